@@ -43,7 +43,7 @@ log "building messages with colcon"
   export AMENT_PREFIX_PATH="$venv${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
   export CMAKE_PREFIX_PATH="$venv${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
   PATH="$venv/bin:$PATH" "$venv/bin/colcon" --log-level error build --merge-install --base-paths "$repo" \
-    --event-handlers console_stderr- status- summary- \
+    --event-handlers status- summary- \
     --cmake-args -DPython3_EXECUTABLE="$venv/bin/python" -DBUILD_TESTING=OFF >/dev/null
 )
 log "done: source scripts/env.sh to use it"

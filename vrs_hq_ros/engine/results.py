@@ -70,3 +70,20 @@ class FrameResult:
     frame_index: int
     goals: list[GoalFrameResult] = field(default_factory=list)
     latency_s: float = 0.0  # push() entry to result
+
+
+@dataclass
+class EngineStats:
+    """Counters of a ``StreamingEngine`` since it was created."""
+
+    frames: int = 0  # frames pushed
+    reasoning_runs: int = 0  # reasoning runs finished (successful or not)
+    last_reasoning_s: float = 0.0  # duration of the last reasoning run (MLLM + TKS)
+    goals: int = 0  # live goals
+    reasoning_failures: int = 0  # runs that raised
+    reasoning_in_flight: int = 0  # runs queued or running on the worker
+    keyframes_applied: int = 0  # keyframes the tracks were re-conditioned on
+    keyframes_empty: int = 0  # runs whose keyframe held no object
+    keyframes_stale: int = 0  # keyframes that left the buffer before they arrived
+    last_catch_up_frames: int = 0  # frames re-tracked after the last applied keyframe
+    buffered_frames: int = 0  # frames (with SAM2 features) held for windows and catch-up

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vrs_hq_ros.model.backbone import BackboneError
+from vrs_hq_ros.model.config import LlavaBackboneConfig
+from vrs_hq_ros.model.llava_backbone import LlavaBackbone
+from vrs_hq_ros.model.prompt import IGNORE_INDEX
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    torch.manual_seed(0)
+    return LlavaBackbone.build(LlavaBackboneConfig()).eval()
+
+
+@pytest.fixture(scope="module")
+def frames():
+    rng = np.random.default_rng(5)
+    return [rng.integers(0, 256, (30, 40, 3), dtype=np.uint8) for _ in range(4)]
+
+
+def test_one_hidden_state_per_frame_and_one_for_the_clip(backbone, frames):
+    out = backbone(frames, "the boy in red")
+    assert out.seg_hidden.shape == (4, backbone.hidden_size)
+    assert out.tak_hidden.shape == (backbone.hidden_size,)
+    assert out.lm_loss is None
+
+
+@torch.no_grad()
+def test_states_are_read_from_the_last_layer_before_each_token(backbone, frames):
+    tokens = backbone.encode_prompt(len(frames), "the boy in red")
+    pixels = backbone.preprocess_frames(frames)
+    full = backbone.llava(input_ids=tokens.input_ids[None], pixel_values=pixels,
+                          output_hidden_states=True).hidden_states[-1][0]
+    out = backbone.forward_tokens(pixels, tokens)
+    torch.testing.assert_close(out.seg_hidden, full[tokens.seg_positions - 1])
+    torch.testing.assert_close(out.tak_hidden, full[tokens.tak_position - 1])
+
+
+@torch.no_grad()
+def test_text_loss_is_cross_entropy_over_the_answer(backbone, frames):
+    tokens = backbone.encode_prompt(len(frames), "the boy in red")
+    pixels = backbone.preprocess_frames(frames)
+    logits = backbone.llava(input_ids=tokens.input_ids[None], pixel_values=pixels).logits[0]
+    expected = F.cross_entropy(logits[:-1], tokens.labels[1:], ignore_index=IGNORE_INDEX)
+    out = backbone.forward_tokens(pixels, tokens, with_lm_loss=True)
+    torch.testing.assert_close(out.lm_loss, expected, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_frames_and_sentence_both_reach_the_tokens(backbone, frames):
+    base = backbone(frames, "the boy in red")
+    other_frames = backbone([255 - f for f in frames], "the boy in red")
+    other_text = backbone(frames, "a green car")
+    assert not torch.allclose(base.seg_hidden, other_frames.seg_hidden)
+    assert not torch.allclose(base.tak_hidden, other_text.tak_hidden)
+
+
+def test_frames_are_resized_and_normalised_for_the_vision_tower(backbone, frames):
+    pixels = backbone.preprocess_frames(frames)
+    assert pixels.shape == (4, 3, 32, 32)
+    black = backbone.preprocess_frames([np.zeros((10, 10, 3), np.uint8)])
+    expected = -torch.tensor(backbone.cfg.image_mean) / torch.tensor(backbone.cfg.image_std)
+    torch.testing.assert_close(black[0, :, 0, 0], expected)
+
+
+def test_save_and_load_keep_architecture_and_tokenizer(backbone, tmp_path):
+    backbone.save(tmp_path)
+    loaded = LlavaBackbone.load(backbone.cfg, tmp_path)
+    assert loaded.hidden_size == backbone.hidden_size
+    assert loaded.tokens_per_image == backbone.tokens_per_image
+    text = "(0) [SEG], (1) [TAK] <image>"
+    assert loaded.tokenizer(text)["input_ids"] == backbone.tokenizer(text)["input_ids"]
+
+
+def test_missing_pretrained_folder_raises(tmp_path):
+    with pytest.raises(BackboneError, match="not found"):
+        LlavaBackbone.build(LlavaBackboneConfig(pretrained_dir=str(tmp_path / "none")))
+    with pytest.raises(BackboneError):
+        LlavaBackbone.load(LlavaBackboneConfig(), tmp_path)

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from sam2.utils.misc import _load_img_as_tensor
+
+from vrs_hq_ros.model.config import ConfigError, SAM2Config
+from vrs_hq_ros.model.sam2_builder import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    FrameFormatError,
+    SAM2CheckpointError,
+    build_sam2,
+    preprocess_frame,
+)
+
+
+def test_tiny_sam2_has_the_paper_memory_and_heads(tiny_sam2, sam2_config):
+    assert tiny_sam2.num_maskmem == 7
+    assert tiny_sam2.pred_obj_scores and tiny_sam2.use_obj_ptrs_in_encoder
+    assert tiny_sam2.use_high_res_features_in_sam
+    assert tiny_sam2.sam_prompt_embed_dim == 256
+    assert tiny_sam2.image_size == sam2_config.image_size
+    assert not tiny_sam2.training
+
+
+def test_preprocess_matches_sam2_video_frame_loading(tmp_path, rng):
+    rgb = rng.integers(0, 256, size=(90, 130, 3), dtype=np.uint8)
+    path = tmp_path / "frame.png"  # lossless, so both paths see the same pixels
+    Image.fromarray(rgb).save(path)
+    reference, height, width = _load_img_as_tensor(str(path), 128)
+    mean = torch.tensor(IMAGENET_MEAN)[:, None, None]
+    std = torch.tensor(IMAGENET_STD)[:, None, None]
+    reference = (reference.float() - mean) / std
+
+    ours = preprocess_frame(rgb, 128)
+
+    assert (height, width) == (90, 130)
+    assert ours.shape == (3, 128, 128) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours, reference, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((8, 8, 3), np.float32),
+    np.zeros((8, 8), np.uint8),
+    np.zeros((8, 8, 4), np.uint8),
+    np.zeros((0, 8, 3), np.uint8),
+    [[0, 0, 0]],
+])
+def test_preprocess_rejects_non_rgb_uint8(bad):
+    with pytest.raises(FrameFormatError):
+        preprocess_frame(bad, 128)
+
+
+def test_safetensors_checkpoint_restores_every_weight(tmp_path, tiny_sam2, sam2_config):
+    path = tmp_path / "sam2.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_sam2.state_dict().items()}, str(path))
+    torch.manual_seed(123)  # a different random init, overwritten by the checkpoint
+    cfg = SAM2Config.from_dict({**sam2_config.to_dict(), "checkpoint": str(path)})
+
+    loaded = build_sam2(cfg)
+
+    for key, value in tiny_sam2.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_official_pt_checkpoint_layout_loads_with_weights_only(tmp_path, tiny_sam2, sam2_config):
+    path = tmp_path / "sam2.pt"
+    torch.save({"model": tiny_sam2.state_dict()}, path)
+    cfg = SAM2Config.from_dict({**sam2_config.to_dict(), "checkpoint": str(path)})
+    loaded = build_sam2(cfg)
+    assert torch.equal(loaded.no_mem_embed, tiny_sam2.no_mem_embed)
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path, tiny_sam2):
+    path = tmp_path / "sam2.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_sam2.state_dict().items()}, str(path))
+    other = SAM2Config.hiera_tiny(128, checkpoint=str(path))
+    with pytest.raises(SAM2CheckpointError, match="does not match"):
+        build_sam2(other)
+
+
+def test_missing_checkpoint_is_a_named_error(tmp_path, sam2_config):
+    cfg = SAM2Config.from_dict({**sam2_config.to_dict(), "checkpoint": str(tmp_path / "no.pt")})
+    with pytest.raises(SAM2CheckpointError, match="not found"):
+        build_sam2(cfg)
+
+
+def test_config_round_trips_and_validates():
+    cfg = SAM2Config.hiera_large(512, version="2.0")
+    assert SAM2Config.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError):
+        SAM2Config(image_size=100)
+    with pytest.raises(ConfigError):
+        SAM2Config.from_dict({"image_sise": 256})
+    with pytest.raises(ConfigError, match="query-pooling"):
+        SAM2Config(stages=(1, 1, 1, 1), global_att_blocks=(3,))

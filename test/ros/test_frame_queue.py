@@ -1,0 +1,56 @@
+"""The bounded frame queue between the image callback and the processing thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame, QueuePolicy
+
+
+def _frame(i: int) -> QueuedFrame:
+    return QueuedFrame(stamp_ns=i, rgb=np.zeros((2, 2, 3), np.uint8), header=None,
+                       received_s=0.0)
+
+
+def test_drop_oldest_keeps_the_newest_frames_and_counts_drops():
+    queue = FrameQueue(depth=2)
+    dropped = [queue.put(_frame(i)) for i in range(5)]
+
+    assert [d.stamp_ns for d in dropped if d is not None] == [0, 1, 2]
+    assert queue.dropped == 3 and len(queue) == 2 and queue.max_seen == 2
+    assert [queue.get(0).stamp_ns, queue.get(0).stamp_ns] == [3, 4]
+
+
+def test_drop_newest_keeps_the_queued_frames():
+    queue = FrameQueue(depth=2, policy="drop_newest")
+    dropped = [queue.put(_frame(i)) for i in range(4)]
+
+    assert [d.stamp_ns for d in dropped if d is not None] == [2, 3]
+    assert queue.policy is QueuePolicy.DROP_NEWEST
+    assert [queue.get(0).stamp_ns, queue.get(0).stamp_ns] == [0, 1]
+
+
+def test_get_times_out_empty_and_close_wakes_a_waiting_reader():
+    queue = FrameQueue()
+    assert queue.get(timeout_s=0.01) is None
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(queue.get(timeout_s=10)))
+    reader.start()
+    time.sleep(0.05)
+    queue.close()
+    reader.join(2)
+
+    assert not reader.is_alive() and got == [None]
+    assert queue.put(_frame(1)) is not None  # a closed queue refuses frames
+
+
+def test_invalid_depth_and_policy_are_rejected():
+    with pytest.raises(ValueError, match="depth"):
+        FrameQueue(depth=0)
+    with pytest.raises(ValueError):
+        FrameQueue(policy="keep_everything")

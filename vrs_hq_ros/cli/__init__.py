@@ -1,0 +1,1 @@
+"""The ``vrs-hq`` command line (no ROS needed)."""

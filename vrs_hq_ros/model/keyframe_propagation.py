@@ -1,0 +1,59 @@
+"""Propagate a TAK'-prompted keyframe through a short clip with SAM2's memory (training path).
+
+The official training conditions SAM2 on the keyframe with TAK' and propagates to the frames
+around it (forward, then from a reset state backward); the masks of the whole clip are
+supervised. Here the keyframe's conditioning output is built from ``decode_with_token`` and
+each neighbour runs ``SAM2Base.track_step`` against it, so gradients reach TAK' and the mask
+decoder through the memory path too.
+"""
+
+from __future__ import annotations
+
+import torch
+from sam2.modeling.sam2_base import SAM2Base
+
+from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures
+from vrs_hq_ros.model.sam2_prompting import decode_with_token
+
+
+def clip_around(key: int, num_frames: int, length: int = 3) -> list[int]:
+    """``length`` consecutive indices containing ``key``, centred where the range allows."""
+    length = min(length, num_frames)
+    start = min(max(key - length // 2, 0), num_frames - length)
+    return list(range(start, start + length))
+
+
+def propagate_from_keyframe(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
+                            token: torch.Tensor) -> torch.Tensor:
+    """Mask logits [N, S, S] for N consecutive frames, frame ``key`` prompted with ``token``.
+
+    The keyframe mask is ungated (always carries gradient); the others are SAM2's tracking
+    outputs (multimask tracking, object-score gating), forward of the keyframe and backward.
+    """
+    decoded = decode_with_token(sam2, [features[key]], token, gate_by_object_score=False)
+    high_res = decoded.mask_logits[:, None]  # [1, 1, S, S]
+    object_logits = decoded.object_logits[:, None]
+    key_feats = features[key]
+    memory, memory_pos = sam2._encode_new_memory(
+        current_vision_feats=key_feats.vision_feats, feat_sizes=key_feats.feat_sizes,
+        pred_masks_high_res=high_res, object_score_logits=object_logits,
+        is_mask_from_pts=True)
+    conditioning = {"maskmem_features": memory, "maskmem_pos_enc": memory_pos,
+                    "pred_masks": decoded.low_res_logits[:, None], "pred_masks_high_res": high_res,
+                    "obj_ptr": decoded.object_pointer, "object_score_logits": object_logits}
+
+    masks: dict[int, torch.Tensor] = {key: decoded.mask_logits[0]}
+    for reverse, order in ((False, range(key + 1, len(features))),
+                           (True, range(key - 1, -1, -1))):
+        # each direction starts from a state holding only the keyframe, as the official code
+        state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
+        for idx in order:
+            feats = features[idx]
+            out = sam2.track_step(
+                frame_idx=idx, is_init_cond_frame=False, current_vision_feats=feats.vision_feats,
+                current_vision_pos_embeds=feats.vision_pos_embeds, feat_sizes=feats.feat_sizes,
+                point_inputs=None, mask_inputs=None, output_dict=state,
+                num_frames=len(features), track_in_reverse=reverse)
+            state["non_cond_frame_outputs"][idx] = out
+            masks[idx] = out["pred_masks_high_res"][0, 0]
+    return torch.stack([masks[i] for i in range(len(features))])

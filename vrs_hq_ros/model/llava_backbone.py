@@ -1,0 +1,136 @@
+"""``ReasoningBackbone`` on transformers' LLaVA (CLIP vision tower + projector + LLaMA)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from transformers import (
+    AutoTokenizer,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+)
+
+from vrs_hq_ros.model.backbone import BackboneError, BackboneOutput, ReasoningBackbone
+from vrs_hq_ros.model.config import LlavaBackboneConfig
+from vrs_hq_ros.model.prompt import IMAGE_TOKEN, PromptTokens
+from vrs_hq_ros.model.sam2_builder import check_frame
+from vrs_hq_ros.model.tokenizer_builder import add_vrs_tokens, build_byte_tokenizer
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_DIR = "tokenizer"
+HF_CONFIG_FILE = "llava_config.json"
+
+
+def _tiny_llava_config(cfg: LlavaBackboneConfig, tokenizer) -> LlavaConfig:
+    vision = CLIPVisionConfig(
+        image_size=cfg.vision_image_size, patch_size=cfg.vision_patch_size,
+        hidden_size=cfg.vision_hidden_size, num_hidden_layers=cfg.vision_layers,
+        num_attention_heads=cfg.vision_heads, intermediate_size=cfg.vision_intermediate_size,
+        projection_dim=cfg.vision_hidden_size)
+    text = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=cfg.text_hidden_size,
+        num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
+        num_key_value_heads=cfg.text_heads, intermediate_size=cfg.text_intermediate_size,
+        max_position_embeddings=cfg.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id)
+    return LlavaConfig(vision_config=vision, text_config=text,
+                       image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+                       image_seq_length=cfg.tokens_per_image,
+                       vision_feature_select_strategy="default", vision_feature_layer=-2)
+
+
+class LlavaBackbone(ReasoningBackbone):
+    """LLaVA reading T' frames as T' images, each expanded to its patch tokens."""
+
+    def __init__(self, cfg: LlavaBackboneConfig, tokenizer, llava: LlavaForConditionalGeneration):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        self.llava = llava
+        vision = llava.config.vision_config
+        self._tokens_per_image = (vision.image_size // vision.patch_size) ** 2
+        self._image_size = vision.image_size
+
+    @classmethod
+    def build(cls, cfg: LlavaBackboneConfig) -> LlavaBackbone:
+        """Random tiny model (sizes from ``cfg``) or the local ``cfg.pretrained_dir`` weights."""
+        if cfg.pretrained_dir is None:
+            tokenizer = build_byte_tokenizer()
+            llava = LlavaForConditionalGeneration(_tiny_llava_config(cfg, tokenizer))
+        else:
+            path = Path(cfg.pretrained_dir)
+            if not path.is_dir():
+                raise BackboneError(f"LLaVA folder not found: {path}")
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            llava = LlavaForConditionalGeneration.from_pretrained(path, local_files_only=True)
+            if add_vrs_tokens(tokenizer):
+                llava.resize_token_embeddings(len(tokenizer))
+            llava.config.image_token_index = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+        return cls(cfg, tokenizer, llava.to(getattr(torch, cfg.dtype)))
+
+    @classmethod
+    def load(cls, cfg: LlavaBackboneConfig, directory: Path) -> LlavaBackbone:
+        """Rebuild the architecture saved by ``save`` (weights are loaded by the owner)."""
+        tok_dir, hf_file = directory / TOKENIZER_DIR, directory / HF_CONFIG_FILE
+        if not tok_dir.is_dir() or not hf_file.is_file():
+            raise BackboneError(f"{directory} lacks {TOKENIZER_DIR}/ or {HF_CONFIG_FILE}")
+        tokenizer = AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
+        hf_config = LlavaConfig.from_dict(json.loads(hf_file.read_text()))
+        llava = LlavaForConditionalGeneration(hf_config)
+        return cls(cfg, tokenizer, llava.to(getattr(torch, cfg.dtype)))
+
+    def save(self, directory: Path) -> None:
+        """Write the tokenizer and the LLaVA architecture config into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+        (directory / HF_CONFIG_FILE).write_text(self.llava.config.to_json_string())
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the LLM's hidden states."""
+        return self.llava.config.text_config.hidden_size
+
+    @property
+    def tokens_per_image(self) -> int:
+        """Patch tokens per frame."""
+        return self._tokens_per_image
+
+    def preprocess_frames(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """Bicubic resize to the tower's square input, /255, CLIP mean/std -> [T', 3, s, s]."""
+        if not frames:
+            raise BackboneError("no frames given")
+        size = self._image_size
+        batch = []
+        for rgb in frames:
+            check_frame(rgb)
+            resized = np.array(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
+            batch.append(torch.from_numpy(resized).permute(2, 0, 1))
+        pixels = torch.stack(batch).float() / 255.0
+        mean = torch.tensor(self.cfg.image_mean)[None, :, None, None]
+        std = torch.tensor(self.cfg.image_std)[None, :, None, None]
+        return (pixels - mean) / std
+
+    def forward_tokens(self, pixel_values: torch.Tensor, tokens: PromptTokens,
+                       with_lm_loss: bool = False) -> BackboneOutput:
+        """Teacher-forced pass; reads the last layer one position before each [SEG]/[TAK]."""
+        param = next(self.llava.parameters())
+        input_ids = tokens.input_ids[None].to(param.device)
+        labels = tokens.labels[None].to(param.device) if with_lm_loss else None
+        out = self.llava(input_ids=input_ids, pixel_values=pixel_values.to(param.device,
+                                                                           param.dtype),
+                         labels=labels, output_hidden_states=True, use_cache=False,
+                         return_dict=True)
+        last = out.hidden_states[-1][0]  # [L, D]
+        seg = last[tokens.seg_hidden_positions.to(param.device)]
+        tak = last[tokens.tak_hidden_position]
+        return BackboneOutput(seg_hidden=seg, tak_hidden=tak,
+                              lm_loss=out.loss if with_lm_loss else None)

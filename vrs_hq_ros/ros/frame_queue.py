@@ -1,0 +1,91 @@
+"""Bounded hand-over of camera frames from the image callback to the processing thread.
+
+The image callback must never wait for the model, so ``put`` never blocks: when the queue
+is full one frame is dropped, chosen by the policy, and counted. ``drop_oldest`` (default,
+"latest frame wins") keeps the newest frames, which is what a live robot wants;
+``drop_newest`` keeps the frames already queued (a gap-free prefix, for replays).
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class QueuePolicy(str, enum.Enum):
+    """Which frame a full queue gives up."""
+
+    DROP_OLDEST = "drop_oldest"
+    DROP_NEWEST = "drop_newest"
+
+
+@dataclass
+class QueuedFrame:
+    """A converted camera frame waiting for the engine."""
+
+    stamp_ns: int  # the source image's header stamp
+    rgb: np.ndarray  # uint8 [H, W, 3]
+    header: object  # the source std_msgs/Header, copied onto every output
+    received_s: float  # time.monotonic() when the callback got it (for latency)
+    extras: dict = field(default_factory=dict)
+
+
+class FrameQueue:
+    """Thread-safe bounded FIFO of ``QueuedFrame`` with counted drops."""
+
+    def __init__(self, depth: int = 1, policy: QueuePolicy | str = QueuePolicy.DROP_OLDEST):
+        if depth < 1:
+            raise ValueError(f"queue depth must be >= 1, got {depth}")
+        self.depth = depth
+        self.policy = QueuePolicy(policy)
+        self._frames: collections.deque[QueuedFrame] = collections.deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+        self.max_seen = 0  # the largest length ever reached (the bound is checked in tests)
+
+    def put(self, frame: QueuedFrame) -> QueuedFrame | None:
+        """Queue ``frame`` without blocking; returns the frame dropped to make room, if any."""
+        with self._ready:
+            if self._closed:
+                return frame
+            dropped = None
+            if len(self._frames) >= self.depth:
+                self.dropped += 1
+                if self.policy is QueuePolicy.DROP_NEWEST:
+                    return frame
+                dropped = self._frames.popleft()
+            self._frames.append(frame)
+            self.max_seen = max(self.max_seen, len(self._frames))
+            self._ready.notify()
+            return dropped
+
+    def get(self, timeout_s: float | None = None) -> QueuedFrame | None:
+        """Pop the oldest queued frame, waiting up to ``timeout_s``; None on timeout or close."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._frames or self._closed, timeout_s)
+            if self._closed or not self._frames:
+                return None
+            return self._frames.popleft()
+
+    def clear(self) -> int:
+        """Forget queued frames (not counted as drops); returns how many there were."""
+        with self._ready:
+            count = len(self._frames)
+            self._frames.clear()
+            return count
+
+    def close(self) -> None:
+        """Wake every waiting ``get`` and refuse further frames."""
+        with self._ready:
+            self._closed = True
+            self._frames.clear()
+            self._ready.notify_all()
+
+    def __len__(self) -> int:
+        with self._ready:
+            return len(self._frames)

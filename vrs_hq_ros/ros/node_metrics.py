@@ -1,0 +1,123 @@
+"""Counters, rates and latency percentiles of the node (thread-safe, no rclpy)."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class RateMeter:
+    """Events per second over a sliding time window."""
+
+    def __init__(self, window_s: float = 5.0):
+        self.window_s = window_s
+        self._times: collections.deque[float] = collections.deque()
+
+    def tick(self, now_s: float) -> None:
+        """Record one event at monotonic time ``now_s``."""
+        self._times.append(now_s)
+        self._trim(now_s)
+
+    def rate_hz(self, now_s: float) -> float:
+        """Events per second in the window ending at ``now_s`` (0 with fewer than 2 events)."""
+        self._trim(now_s)
+        if len(self._times) < 2:
+            return 0.0
+        span = max(now_s, self._times[-1]) - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def _trim(self, now_s: float) -> None:
+        while self._times and now_s - self._times[0] > self.window_s:
+            self._times.popleft()
+
+
+@dataclass
+class MetricsSnapshot:
+    """A consistent copy of the node's counters at one instant."""
+
+    frames_received: int = 0
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    frames_rejected: int = 0
+    rejected_by_cause: dict[str, int] = field(default_factory=dict)
+    goals_accepted: int = 0
+    goals_rejected: int = 0
+    input_rate_hz: float = 0.0
+    output_rate_hz: float = 0.0
+    latency_p50_s: float = 0.0
+    latency_p99_s: float = 0.0
+    last_error: str = ""
+
+
+class NodeMetrics:
+    """What the node counts, updated from several callback threads.
+
+    ``reject`` returns True the first time a cause is seen, so the caller logs each kind of
+    bad input once instead of once per frame.
+    """
+
+    def __init__(self, rate_window_s: float = 5.0, latency_samples: int = 500):
+        self._lock = threading.Lock()
+        self._snapshot = MetricsSnapshot()
+        self._input = RateMeter(rate_window_s)
+        self._output = RateMeter(rate_window_s)
+        self._latencies_s: collections.deque[float] = collections.deque(maxlen=latency_samples)
+
+    def received(self, now_s: float | None = None) -> None:
+        """One camera frame arrived."""
+        with self._lock:
+            self._snapshot.frames_received += 1
+            self._input.tick(time.monotonic() if now_s is None else now_s)
+
+    def processed(self, latency_s: float, now_s: float | None = None) -> None:
+        """One result was published, ``latency_s`` after its image arrived."""
+        with self._lock:
+            self._snapshot.frames_processed += 1
+            self._output.tick(time.monotonic() if now_s is None else now_s)
+            self._latencies_s.append(latency_s)
+
+    def dropped(self, count: int = 1) -> None:
+        """``count`` frames were dropped by the bounded queue."""
+        with self._lock:
+            self._snapshot.frames_dropped += count
+
+    def reject(self, cause: str, message: str) -> bool:
+        """Count a frame rejected for ``cause``; True if this cause is new (log it then)."""
+        with self._lock:
+            by_cause = self._snapshot.rejected_by_cause
+            first = cause not in by_cause
+            by_cause[cause] = by_cause.get(cause, 0) + 1
+            self._snapshot.frames_rejected += 1
+            self._snapshot.last_error = message
+            return first
+
+    def goal(self, accepted: bool, error: str = "") -> None:
+        """Count a goal command as accepted or rejected (with the reason)."""
+        with self._lock:
+            if accepted:
+                self._snapshot.goals_accepted += 1
+            else:
+                self._snapshot.goals_rejected += 1
+                self._snapshot.last_error = error
+
+    def note_error(self, message: str) -> None:
+        """Remember an error that is not tied to one frame or goal (e.g. the engine's)."""
+        with self._lock:
+            self._snapshot.last_error = message
+
+    def snapshot(self, now_s: float | None = None) -> MetricsSnapshot:
+        """Copy every counter, plus current rates and latency percentiles."""
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            snap = MetricsSnapshot(**{**self._snapshot.__dict__,
+                                      "rejected_by_cause": dict(self._snapshot.rejected_by_cause)})
+            snap.input_rate_hz = self._input.rate_hz(now_s)
+            snap.output_rate_hz = self._output.rate_hz(now_s)
+            if self._latencies_s:
+                p50, p99 = np.percentile(np.asarray(self._latencies_s), [50, 99])
+                snap.latency_p50_s, snap.latency_p99_s = float(p50), float(p99)
+            return snap

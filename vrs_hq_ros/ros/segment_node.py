@@ -1,0 +1,376 @@
+"""The VRS-HQ segmentation node: a ROS 2 lifecycle node around ``StreamingEngine``.
+
+configure loads the model (a bad ``model.path`` fails the transition with the reason),
+activate creates the engine, the processing thread, subscriptions and publishers, deactivate
+tears them down and frees accelerator memory (the model stays loaded, goals are remembered
+and re-applied on the next activate), cleanup releases the model. ``autostart: true`` runs
+configure + activate at start-up. The node only converts messages, moves frames between
+threads and publishes; the algorithm lives in ``vrs_hq_ros.engine``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import rclpy
+import rclpy.exceptions
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import String
+
+from vrs_hq_ros.msg import Goal, NodeStatus, SegmentationResult
+from vrs_hq_ros.ros import engine_settings
+from vrs_hq_ros.ros.depth_point import PinholeIntrinsics, mask_point_m
+from vrs_hq_ros.ros.depth_sync import DepthBuffer, stamp_ns, subscribe_depth_pairs
+from vrs_hq_ros.ros.frame_processor import FrameProcessor
+from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame
+from vrs_hq_ros.ros.goal_input import (
+    GoalBook,
+    GoalLimitError,
+    GoalMessageError,
+    TextGoalInput,
+    goal_msg_to_command,
+)
+from vrs_hq_ros.ros.image_conversion import (
+    ImageConversionError,
+    check_stream_size,
+    compressed_to_rgb,
+    depth_to_metres,
+    image_to_rgb,
+)
+from vrs_hq_ros.ros.node_metrics import NodeMetrics
+from vrs_hq_ros.ros.parameters import ParameterValueError, declare_all, read_settings
+from vrs_hq_ros.ros.result_messages import (
+    label_image,
+    label_image_msg,
+    overlay_msg,
+    segmentation_result_msg,
+)
+from vrs_hq_ros.ros.status_messages import diagnostic_array_msg, node_status_msg
+
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+
+
+@dataclass
+class _ActiveIO:
+    """Everything that exists only while the node is active."""
+
+    engine: object  # StreamingEngine
+    queue: FrameQueue
+    processor: FrameProcessor
+    subscriptions: list = field(default_factory=list)
+    publishers: dict = field(default_factory=dict)
+    depth_handles: list = field(default_factory=list)
+    stream_hw: tuple[int, int] | None = None
+
+
+class SegmentNode(LifecycleNode):
+    """Camera images + goals in; SegmentationResult, label image, overlay, status out."""
+
+    def __init__(self, node_name: str = "vrs_hq_segment", **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.settings = declare_all(self)
+        self.metrics = NodeMetrics()
+        self.last_error = ""  # why the last transition failed
+        self._model = None
+        self._io: _ActiveIO | None = None
+        self._engine_lock = threading.Lock()  # push and apply never overlap
+        self._goals = GoalBook(self.settings.goals_max_goals)
+        self._text_goals = TextGoalInput(self.settings.goals_text_goal_id)
+        self._depth = DepthBuffer()
+        self._warned: set[str] = set()
+        self._status_pubs: tuple | None = None
+        self._status_timer = None
+        self._input_group = MutuallyExclusiveCallbackGroup()
+        self._goal_group = MutuallyExclusiveCallbackGroup()
+        self._depth_group = MutuallyExclusiveCallbackGroup()
+        self._status_group = MutuallyExclusiveCallbackGroup()
+        if self.settings.autostart:
+            if self.trigger_configure() == SUCCESS:
+                self.trigger_activate()
+
+    # ----------------------------------------------------------------- lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the model; FAILURE (back to unconfigured) with a logged reason if it fails."""
+        try:
+            self.settings = read_settings(self)
+            self._model = engine_settings.load_model(self.settings)
+        except Exception as exc:  # any load failure must fail the transition, not the node
+            self.last_error = f"configure failed: {exc}"
+            self.get_logger().error(self.last_error)
+            return FAILURE
+        self._goals.max_goals = self.settings.goals_max_goals
+        self._text_goals.goal_id = self.settings.goals_text_goal_id
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._status_pubs = (
+            self.create_publisher(NodeStatus, self.settings.topics_status, qos),
+            self.create_publisher(DiagnosticArray, "/diagnostics", qos))
+        self._status_timer = self.create_timer(self.settings.output_status_period_s,
+                                               self.publish_status,
+                                               callback_group=self._status_group)
+        self.get_logger().info(f"configured: model {self.settings.model_path}")
+        return SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Create the engine, the processing thread, subscriptions and publishers."""
+        try:
+            self.settings = read_settings(self)
+            engine = engine_settings.build_engine(self._model, self.settings)
+        except Exception as exc:
+            self.last_error = f"activate failed: {exc}"
+            self.get_logger().error(self.last_error)
+            return FAILURE
+        s = self.settings
+        queue = FrameQueue(s.queue_depth, s.queue_policy)
+        processor = FrameProcessor(queue, lambda f: engine.push(engine_settings.to_frame(f)),
+                                   self._publish_result, self._on_engine_error,
+                                   self._engine_lock)
+        self._io = io = _ActiveIO(engine, queue, processor)
+        for cmd in self._goals.replay():
+            self._apply_goal(cmd, record=False)
+        if s.goals_initial_sentence and not self._goals.goals:
+            self._on_text(String(data=s.goals_initial_sentence))
+        out_qos = QoSProfile(depth=s.qos_depth, reliability=ReliabilityPolicy.RELIABLE)
+        io.publishers = {
+            "result": self.create_publisher(SegmentationResult, s.topics_result, out_qos),
+            "labels": self.create_publisher(Image, s.topics_labels, out_qos),
+            "overlay": self.create_publisher(Image, s.topics_overlay, out_qos)}
+        image_qos = QoSProfile(
+            depth=s.qos_depth, history=HistoryPolicy.KEEP_LAST,
+            reliability=(ReliabilityPolicy.BEST_EFFORT if s.qos_reliability == "best_effort"
+                         else ReliabilityPolicy.RELIABLE))
+        if s.input_compressed:
+            image_sub = self.create_subscription(
+                CompressedImage, s.topics_image.rstrip("/") + "/compressed",
+                self._on_compressed, image_qos, callback_group=self._input_group)
+        else:
+            image_sub = self.create_subscription(Image, s.topics_image, self._on_image,
+                                                 image_qos, callback_group=self._input_group)
+        goal_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        io.subscriptions = [
+            image_sub,
+            self.create_subscription(Goal, s.topics_goal, self._on_goal, goal_qos,
+                                     callback_group=self._goal_group),
+            self.create_subscription(String, s.topics_goal_text, self._on_text, goal_qos,
+                                     callback_group=self._goal_group)]
+        if s.input_use_depth:
+            io.depth_handles = subscribe_depth_pairs(
+                self, s.topics_depth, s.topics_camera_info, image_qos, s.input_depth_slop_s,
+                self._depth.add, callback_group=self._depth_group)
+        processor.start()
+        self.get_logger().info(f"active: images on {image_sub.topic_name}")
+        return SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop input, the processing thread and outputs; close the engine; free memory."""
+        self._stop_io()
+        return SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the model, the status outputs and the goal record."""
+        self._release_all()
+        self._goals.goals.clear()
+        self._text_goals.forget()
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything, whatever the state."""
+        self._release_all()
+        return SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything and go back to unconfigured."""
+        self._release_all()
+        return SUCCESS
+
+    def shutdown(self) -> None:
+        """Take the lifecycle shutdown transition, or just release everything after Ctrl-C."""
+        if not self.context.ok():  # the transition would publish on a dead context
+            self._release_all()
+        elif self._state_machine.current_state[1] != "finalized":
+            self.trigger_shutdown()
+
+    def _stop_io(self) -> None:
+        io, self._io = self._io, None
+        if io is None:
+            return
+        for sub in io.subscriptions:
+            self.destroy_subscription(sub)
+        for handle in io.depth_handles:
+            sub = getattr(handle, "sub", handle)  # message_filters.Subscriber wraps .sub
+            if hasattr(sub, "topic_name"):
+                self.destroy_subscription(sub)
+        if not io.processor.stop():
+            self.get_logger().warning("the processing thread did not stop within 30 s")
+        for pub in io.publishers.values():
+            self.destroy_publisher(pub)
+        io.engine.close()
+        self._depth.clear()
+        engine_settings.free_accelerator_memory()
+
+    def _release_all(self) -> None:
+        self._stop_io()
+        if self._status_timer is not None:
+            self.destroy_timer(self._status_timer)
+            self._status_timer = None
+        for pub in self._status_pubs or ():
+            self.destroy_publisher(pub)
+        self._status_pubs = None
+        self._model = None
+        engine_settings.free_accelerator_memory()
+
+    # ----------------------------------------------------------------- inputs
+    def _on_image(self, msg: Image) -> None:
+        self._enqueue(msg.header, lambda: image_to_rgb(msg))
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._enqueue(msg.header, lambda: compressed_to_rgb(msg))
+
+    def _enqueue(self, header, convert) -> None:
+        io = self._io
+        if io is None:
+            return
+        received_s = time.monotonic()
+        self.metrics.received(received_s)
+        try:
+            rgb = convert()
+            io.stream_hw = check_stream_size(io.stream_hw, rgb)
+        except ImageConversionError as exc:
+            if self.metrics.reject(exc.cause, str(exc)):
+                self.get_logger().warning(f"rejecting frame ({exc.cause}): {exc} "
+                                          f"[logged once per cause, counted in status]")
+            return
+        frame = QueuedFrame(stamp_ns(header), rgb, header, received_s)
+        if io.queue.put(frame) is not None:
+            self.metrics.dropped()
+
+    def _on_goal(self, msg: Goal) -> None:
+        try:
+            cmd = goal_msg_to_command(msg)
+        except GoalMessageError as exc:
+            self.metrics.goal(False, str(exc))
+            self.get_logger().warning(str(exc))
+            return
+        self._text_goals.forget()
+        self._apply_goal(cmd)
+
+    def _on_text(self, msg: String) -> None:
+        for cmd in self._text_goals.commands(msg.data):
+            if not self._apply_goal(cmd):
+                self._text_goals.forget()
+                break
+
+    def _apply_goal(self, cmd, record: bool = True) -> bool:
+        io = self._io
+        if io is None:
+            return False
+        try:
+            if record:
+                self._goals.check(cmd)
+            with self._engine_lock:
+                io.engine.apply(cmd)
+        except (GoalLimitError, *engine_settings.GOAL_ERRORS) as exc:
+            self.metrics.goal(False, str(exc))
+            self.get_logger().warning(f"goal rejected: {exc}")
+            return False
+        if record:
+            self._goals.record(cmd)
+        self.metrics.goal(True)
+        self.get_logger().info(f"goal {cmd.action.name} {cmd.goal_id!r} {cmd.sentence!r}")
+        return True
+
+    # ----------------------------------------------------------------- outputs
+    def _publish_result(self, frame: QueuedFrame, result) -> None:
+        io = self._io
+        if io is None:
+            return
+        latency_s = time.monotonic() - frame.received_s
+        labels = label_image(result, frame.rgb.shape[:2])
+        msg = segmentation_result_msg(result, frame.header, latency_s,
+                                      self.settings.output_publish_masks,
+                                      self._point_lookup(frame))
+        io.publishers["result"].publish(msg)
+        io.publishers["labels"].publish(label_image_msg(labels, frame.header))
+        overlay = io.publishers["overlay"]
+        if overlay.get_subscription_count() > 0:  # rendering costs; skip it when unwatched
+            overlay.publish(overlay_msg(frame.rgb, labels, frame.header,
+                                        self.settings.output_overlay_opacity))
+        self.metrics.processed(latency_s)
+
+    def _point_lookup(self, frame: QueuedFrame):
+        if not self.settings.input_use_depth:
+            return None
+        pair = self._depth.nearest(frame.stamp_ns, int(self.settings.input_depth_slop_s * 1e9))
+        if pair is None:
+            return None
+        try:
+            depth_m = depth_to_metres(pair.depth)
+            intrinsics = PinholeIntrinsics.from_camera_info(pair.info)
+        except ValueError as exc:  # bad depth or camera_info: no point, node goes on
+            self._warn_once(f"depth:{type(exc).__name__}", f"no 3D points: {exc}")
+            return None
+        frame_id = pair.depth.header.frame_id
+
+        def lookup(goal):
+            point = mask_point_m(goal.mask_hw, depth_m, intrinsics)
+            return None if point is None else (*point, frame_id)
+        return lookup
+
+    def _on_engine_error(self, frame: QueuedFrame, exc: Exception) -> None:
+        cause = f"engine_{type(exc).__name__}"
+        if self.metrics.reject(cause, f"engine failed on frame {frame.stamp_ns}: {exc}"):
+            self.get_logger().error(f"engine failed on frame {frame.stamp_ns}: {exc!r} "
+                                    f"[logged once per cause, counted in status]")
+
+    def _warn_once(self, key: str, text: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.metrics.note_error(text)
+            self.get_logger().warning(text)
+
+    def publish_status(self) -> None:
+        """Publish NodeStatus and /diagnostics (also called by the status timer)."""
+        if self._status_pubs is None:
+            return
+        io = self._io
+        with self._engine_lock:  # the engine is not thread-safe; push holds this lock too
+            figures = engine_settings.engine_figures(io.engine if io else None)
+        snap = self.metrics.snapshot()
+        stamp = self.get_clock().now().to_msg()
+        status_pub, diagnostics_pub = self._status_pubs
+        status_pub.publish(node_status_msg(snap, figures, stamp))
+        diagnostics_pub.publish(diagnostic_array_msg(
+            snap, figures, stamp, f"{self.get_name()}: segmentation",
+            self.settings.model_device, active=io is not None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: ``vrs-hq-segment-node --ros-args --params-file config/segment.yaml``."""
+    rclpy.init(args=argv)
+    node = executor = None
+    try:  # Ctrl-C may arrive at any point, also before spinning starts
+        node = SegmentNode()
+        executor = MultiThreadedExecutor(num_threads=4)
+        executor.add_node(node)
+        executor.spin()
+    except (ParameterValueError, rclpy.exceptions.InvalidParameterValueException) as exc:
+        rclpy.logging.get_logger("vrs_hq_segment").fatal(f"invalid parameters: {exc}")
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if node is not None:
+            node.shutdown()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -1,0 +1,1 @@
+"""vrs_hq_ros.tracking."""
