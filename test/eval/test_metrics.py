@@ -162,7 +162,7 @@ def test_batch_equals_frame_by_frame():
 
     batch = f_measure(pred, gt)
 
-    assert batch.tolist() == [f_measure(p, g)[0] for p, g in zip(pred, gt)]
+    assert batch.tolist() == [f_measure(p, g)[0] for p, g in zip(pred, gt, strict=True)]
 
 
 def test_mismatched_shapes_raise_a_named_error():

@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the tiny model on synthetic clips",
                               description=__doc__)
     p.add_argument("--out", type=Path, required=True, help="folder for save_pretrained")
-    p.add_argument("--steps", type=int, default=2500)
+    p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0, choices=range(10), metavar="0..9")
     p.add_argument("--eval-clips", type=int, default=40, help="held-out clips to score")

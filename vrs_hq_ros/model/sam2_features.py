@@ -47,12 +47,13 @@ def level_map(flat: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return flat.permute(1, 2, 0).reshape(flat.size(1), flat.size(2), *size)
 
 
-@torch.no_grad()
 def encode_frames(sam2: SAM2Base, images: torch.Tensor) -> list[SAM2FrameFeatures]:
     """Run the image encoder on preprocessed frames [B, 3, S, S] -> B per-frame features.
 
     ``SAM2Base.forward_image`` applies the conv_s0/conv_s1 projection, as the video predictor
-    does; ``_prepare_backbone_features`` selects and flattens the levels.
+    does; ``_prepare_backbone_features`` selects and flattens the levels. Gradients flow only
+    while the encoder is in training mode with trainable weights (cached features must not
+    hold autograd graphs).
     """
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[-1] != sam2.image_size \
             or images.shape[-2] != sam2.image_size:
@@ -60,8 +61,10 @@ def encode_frames(sam2: SAM2Base, images: torch.Tensor) -> list[SAM2FrameFeature
             f"expected images [B, 3, {sam2.image_size}, {sam2.image_size}], "
             f"got {list(images.shape)}")
     param = next(sam2.image_encoder.parameters())
-    backbone_out = sam2.forward_image(images.to(param.device, param.dtype))
-    _, feats, pos, sizes = sam2._prepare_backbone_features(backbone_out)
+    trains = sam2.image_encoder.training and param.requires_grad and torch.is_grad_enabled()
+    with torch.set_grad_enabled(trains):
+        backbone_out = sam2.forward_image(images.to(param.device, param.dtype))
+        _, feats, pos, sizes = sam2._prepare_backbone_features(backbone_out)
     sizes = [(int(h), int(w)) for h, w in sizes]
     return [
         SAM2FrameFeatures(
