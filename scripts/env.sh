@@ -15,4 +15,6 @@ source "$_vrs_repo/install/setup.bash"
 # to find the generated vrs_hq_ros.msg in install/.
 export PYTHONPATH="$_vrs_repo${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# DDS discovery stays on this machine unless the caller chose otherwise.
+export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 unset _vrs_repo _vrs_venv
