@@ -76,14 +76,16 @@ def test_a_shifted_oracle_scores_the_independently_computed_value(dataset, tmp_p
         assert rows[video.name]["J"] < 100.0
 
 
-def test_vrs_hq_eval_with_the_tiny_model_writes_benchmark_pngs_and_reports(dataset, tmp_path):
+@pytest.mark.parametrize("predictor", ["offline", "streaming"])
+def test_vrs_hq_eval_with_the_tiny_model_writes_benchmark_pngs_and_reports(dataset, tmp_path,
+                                                                           predictor):
     from vrs_hq_ros.model.config import VRSHQConfig
     from vrs_hq_ros.model.vrshq import VRSHQ
 
     VRSHQ(VRSHQConfig.tiny(image_size=64)).save_pretrained(tmp_path / "model")
     out = tmp_path / "out"
 
-    assert main(["eval", str(dataset), "--predictor", "offline", "--model",
+    assert main(["eval", str(dataset), "--predictor", predictor, "--model",
                  str(tmp_path / "model"), "-o", str(out), "--no-progress",
                  "--overlay-videos", "clip0"]) == 0
 
@@ -97,3 +99,14 @@ def test_vrs_hq_eval_with_the_tiny_model_writes_benchmark_pngs_and_reports(datas
     assert all(0.0 <= r["JF"] <= 100.0 for r in report["expressions"])
     assert (out / "expressions.csv").is_file() and (out / "report.md").is_file()
     assert list(out.rglob("*.mp4")) and list((out / "plots").glob("*.png"))
+
+
+def test_a_bag_converts_back_to_the_same_evaluation_set(dataset, tmp_path):
+    assert main(["convert", str(dataset), str(tmp_path / "bags")]) == 0
+
+    assert main(["convert", str(tmp_path / "bags"), str(tmp_path / "back"), "--to", "dataset"]) == 0
+
+    back = {v.name: v for v in load_dataset(tmp_path / "back").labelled_videos()}
+    for video in _videos():
+        np.testing.assert_array_equal(back[video.name].gt_masks["0"], video.gt_masks["0"])
+        assert back[video.name].expressions[0].sentence == video.expressions[0].sentence
