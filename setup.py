@@ -14,6 +14,7 @@ CORE = [
     "torch>=2.3",
     "torchvision>=0.18",
     "transformers>=4.46",
+    "sentencepiece>=0.2",  # the official release's slow LLaMA tokenizer (issue 10)
     "sam2>=1.0",
     "open_clip_torch>=2.24",
     "safetensors>=0.4",
@@ -26,8 +27,8 @@ CORE = [
     "matplotlib>=3.7",
     "psutil>=5.9",
 ]
-# Optional LoRA fine-tuning.
-TRAIN = ["peft>=0.11"]
+# Optional fine-tuning: LoRA, the distributed engine, TensorBoard logs (docs/FINETUNE.md).
+TRAIN = ["peft>=0.11", "accelerate>=1.0", "tensorboard>=2.14"]
 # ROS 2 Kilted from PyPI wheels plus what building messages with colcon needs.
 ROS_PIP = [
     "ros-rclpy",

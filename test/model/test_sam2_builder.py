@@ -96,3 +96,26 @@ def test_config_round_trips_and_validates():
         SAM2Config.from_dict({"image_sise": 256})
     with pytest.raises(ConfigError, match="query-pooling"):
         SAM2Config(stages=(1, 1, 1, 1), global_att_blocks=(3,))
+
+
+def test_padded_preprocessing_keeps_the_aspect_ratio_and_pads_with_zeros():
+    import numpy as np
+
+    from vrs_hq_ros.model.sam2_builder import letterbox_shape, preprocess_frame_padded
+
+    rgb = np.full((60, 120, 3), 200, dtype=np.uint8)
+    assert letterbox_shape(60, 120, 128) == (64, 128)
+    image = preprocess_frame_padded(rgb, 128)
+    assert image.shape == (3, 128, 128)
+    assert torch.all(image[:, 64:] == 0) and torch.all(image[:, :64] > 0)
+
+
+def test_unpadding_crops_before_resizing():
+    from vrs_hq_ros.model.sam2_builder import unpad_mask_logits
+
+    logits = torch.full((128, 128), -10.0)
+    logits[:64, 64:] = 10.0  # right half of the content area (content is 64 x 128)
+    mask = unpad_mask_logits(logits, 60, 120) > 0
+    assert mask.shape == (60, 120)
+    assert mask[:, 64:].all() and not mask[:, :56].any()
+    assert unpad_mask_logits(torch.stack([logits, -logits]), 60, 120).shape == (2, 60, 120)

@@ -1,4 +1,4 @@
-"""``vrs-hq``: one entry point, one module per subcommand (demo, eval, convert, replay, train)."""
+"""``vrs-hq``: one entry point, one module per subcommand (demo, eval, convert, ..., export)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ import argparse
 import logging
 import sys
 
-from vrs_hq_ros.cli import convert_cmd, demo_cmd, eval_cmd, replay_cmd, train_cmd
+from vrs_hq_ros.cli import (
+    ablate_cmd,
+    convert_cmd,
+    demo_cmd,
+    eval_cmd,
+    export_cmd,
+    finetune_cmd,
+    replay_cmd,
+    synthetic_cmd,
+    train_cmd,
+)
 from vrs_hq_ros.eval.errors import EvalError
 
-SUBCOMMANDS = (demo_cmd, eval_cmd, convert_cmd, replay_cmd, train_cmd)
+SUBCOMMANDS = (demo_cmd, eval_cmd, convert_cmd, replay_cmd, train_cmd, finetune_cmd, export_cmd,
+               synthetic_cmd, ablate_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,13 +63,18 @@ class ReasoningBackbone(nn.Module, abc.ABC):
     def save(self, directory: Path) -> None:
         """Write the architecture config and tokenizer (weights are saved by the owner)."""
 
-    def encode_prompt(self, num_frames: int, sentence: str) -> PromptTokens:
-        """Render and tokenise the VRS-HQ conversation for ``num_frames`` frames."""
-        conversation = build_conversation(num_frames, sentence)
+    def encode_prompt(self, num_frames: int, sentence: str, question_variant: int = 0,
+                      answer_variant: int = 0) -> PromptTokens:
+        """Render and tokenise the VRS-HQ conversation for ``num_frames`` frames.
+
+        Variant 0 is the official inference text; training draws the others.
+        """
+        conversation = build_conversation(num_frames, sentence, question_variant,
+                                          answer_variant)
         return tokenize_conversation(conversation, self.tokenizer, self.tokens_per_image)
 
-    def forward(self, frames: list[np.ndarray], sentence: str,
-                with_lm_loss: bool = False) -> BackboneOutput:
+    def forward(self, frames: list[np.ndarray], sentence: str, with_lm_loss: bool = False,
+                question_variant: int = 0, answer_variant: int = 0) -> BackboneOutput:
         """Frames + sentence -> [SEG]/[TAK] hidden states (and the text loss if asked)."""
-        tokens = self.encode_prompt(len(frames), sentence)
+        tokens = self.encode_prompt(len(frames), sentence, question_variant, answer_variant)
         return self.forward_tokens(self.preprocess_frames(frames), tokens, with_lm_loss)

@@ -1,4 +1,10 @@
-"""CLIP frame-text relevance: which frame of the window best matches the sentence (TKS anchor)."""
+"""CLIP frame-text relevance: which frame of the window best matches the sentence (TKS anchor).
+
+Two back ends: open_clip (a built-in or custom architecture, optional checkpoint) and a local
+Hugging Face ``CLIPModel`` folder (``cfg.hf_dir``, the official
+openai/clip-vit-large-patch14-336 format, run as the official code does: ``CLIPProcessor`` on
+the PIL frames, ``logits_per_image``).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,10 @@ class ClipAnchor(nn.Module):
     def __init__(self, cfg: ClipAnchorConfig):
         super().__init__()
         self.cfg = cfg
+        self.hf_model = self.hf_processor = None
+        if cfg.hf_dir is not None:
+            self._init_hf(Path(cfg.hf_dir))
+            return
         if cfg.model_cfg is not None:
             self.clip = open_clip.CLIP(**cfg.model_cfg)
             text_cfg = cfg.model_cfg.get("text_cfg", {})
@@ -49,11 +59,32 @@ class ClipAnchor(nn.Module):
             std=pre.get("std", open_clip.OPENAI_DATASET_STD))
         self.clip.eval()
 
+    def _init_hf(self, path: Path) -> None:
+        from transformers import CLIPModel, CLIPProcessor
+
+        if not (path / "config.json").is_file():
+            raise ClipModelError(f"{path} is not a Hugging Face CLIP folder (no config.json)")
+        try:
+            self.hf_processor = CLIPProcessor.from_pretrained(path, local_files_only=True)
+            self.hf_model = CLIPModel.from_pretrained(path, local_files_only=True,
+                                                      attn_implementation="sdpa")
+        except (OSError, ValueError) as exc:
+            raise ClipModelError(f"cannot load the CLIP model in {path}: {exc}") from exc
+        self.hf_model.eval()
+        logger.info("CLIP anchor: Hugging Face CLIPModel from %s", path)
+
     @torch.no_grad()
     def frame_logits(self, frames: list[np.ndarray], sentence: str) -> torch.Tensor:
         """Scaled cosine similarity of each frame to the sentence -> [T]."""
         for rgb in frames:
             check_frame(rgb)
+        if self.hf_model is not None:
+            param = next(self.hf_model.parameters())
+            inputs = self.hf_processor(text=[sentence], images=[Image.fromarray(f) for f in frames],
+                                       return_tensors="pt", padding=True)
+            inputs = {k: v.to(param.device, param.dtype) if k == "pixel_values"
+                      else v.to(param.device) for k, v in inputs.items()}
+            return self.hf_model(**inputs).logits_per_image[:, 0].float()
         param = next(self.clip.parameters())
         images = torch.stack([self.preprocess(Image.fromarray(rgb)) for rgb in frames])
         text = self.tokenizer([sentence])

@@ -61,9 +61,15 @@ class SAM2Config:
     num_maskmem: int = 7
     # "2.1" adds the spatial no-object embedding and signed, projected pointer time encodings.
     version: str = "2.1"
-    # The video predictor's post-processing switches (dynamic multimask fallback, binarised
-    # click masks in the memory encoder), as build_sam2_video_predictor sets them.
+    # Binarised click masks in the memory encoder, as build_sam2_video_predictor sets it.
     video_postprocessing: bool = True
+    # Multimask switches. The official VRS-HQ (build_sam.py) sets all four False: one mask per
+    # prompt in the decoder and in tracking, the single-mask token for the object pointer, no
+    # stability fallback. SAM2's own video predictor sets them True.
+    multimask_output_in_sam: bool = False
+    multimask_output_for_tracking: bool = False
+    use_multimask_token_for_obj_ptr: bool = False
+    dynamic_multimask_via_stability: bool = False
     checkpoint: Optional[str] = None
 
     def __post_init__(self):
@@ -167,6 +173,9 @@ class ClipAnchorConfig:
     model_name: str = "ViT-L-14-336"
     model_cfg: Optional[dict] = None
     checkpoint: Optional[str] = None
+    # A local Hugging Face CLIPModel folder (e.g. openai/clip-vit-large-patch14-336, the
+    # official anchor); when set it replaces the open_clip model.
+    hf_dir: Optional[str] = None
 
     @classmethod
     def tiny_random(cls) -> ClipAnchorConfig:
@@ -191,10 +200,16 @@ class TKSConfig:
 
     frame_budget: int = 11
     add_clip_score: bool = False
+    # "tks" (the paper); ablations: "anchor" (the CLIP anchor is the keyframe), "first" (the
+    # earliest sampled frame is the keyframe).
+    keyframe_policy: str = "tks"
 
     def __post_init__(self):
         if self.frame_budget < 1:
             raise ConfigError(f"frame_budget must be >= 1, got {self.frame_budget}")
+        if self.keyframe_policy not in ("tks", "anchor", "first"):
+            raise ConfigError(f"keyframe_policy must be tks, anchor or first, got "
+                              f"{self.keyframe_policy!r}")
 
 
 @dataclass
@@ -221,6 +236,7 @@ class VRSHQConfig:
     tks: TKSConfig = field(default_factory=TKSConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     alpha: float = 0.1  # TDA: tak' = tak + alpha * sum_i w_i seg_i (README value)
+    tda_pooling: str = "dynamic"  # "dynamic" (the paper) or "mean" (ablation: w_i = 1 / T')
 
     @classmethod
     def tiny(cls, image_size: int = 128) -> VRSHQConfig:

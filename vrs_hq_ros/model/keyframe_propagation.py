@@ -4,16 +4,19 @@ The official training conditions SAM2 on the keyframe with TAK' and propagates t
 around it (forward, then from a reset state backward); the masks of the whole clip are
 supervised. Here the keyframe's conditioning output is built from ``decode_with_token`` and
 each neighbour runs ``SAM2Base.track_step`` against it, so gradients reach TAK' and the mask
-decoder through the memory path too.
+decoder through the memory path too. While SAM2 is in training mode no frame is gated by its
+object score (official behaviour): a gated frame's mask is a constant and its gradient zero.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from sam2.modeling.sam2_base import SAM2Base
 
 from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures
-from vrs_hq_ros.model.sam2_prompting import decode_with_token
+from vrs_hq_ros.model.sam2_prompting import decode_with_token, ungated_sam_heads
 
 
 def clip_around(key: int, num_frames: int, length: int = 3) -> list[int]:
@@ -23,12 +26,26 @@ def clip_around(key: int, num_frames: int, length: int = 3) -> list[int]:
     return list(range(start, start + length))
 
 
+@dataclass
+class PropagatedClip:
+    """``mask_logits`` [N, S, S] and ``object_logits`` [N] of N frames (keyframe prompted)."""
+
+    mask_logits: torch.Tensor
+    object_logits: torch.Tensor
+
+
 def propagate_from_keyframe(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
                             token: torch.Tensor) -> torch.Tensor:
-    """Mask logits [N, S, S] for N consecutive frames, frame ``key`` prompted with ``token``.
+    """Mask logits [N, S, S] of ``propagate_with_scores``."""
+    return propagate_with_scores(sam2, features, key, token).mask_logits
+
+
+def propagate_with_scores(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
+                          token: torch.Tensor) -> PropagatedClip:
+    """Masks and object scores for N consecutive frames, frame ``key`` prompted with ``token``.
 
     The keyframe mask is ungated (always carries gradient); the others are SAM2's tracking
-    outputs (multimask tracking, object-score gating), forward of the keyframe and backward.
+    outputs, forward of the keyframe and backward, gated by object score only in eval mode.
     """
     decoded = decode_with_token(sam2, [features[key]], token, gate_by_object_score=False)
     high_res = decoded.mask_logits[:, None]  # [1, 1, S, S]
@@ -42,18 +59,32 @@ def propagate_from_keyframe(sam2: SAM2Base, features: list[SAM2FrameFeatures], k
                     "pred_masks": decoded.low_res_logits[:, None], "pred_masks_high_res": high_res,
                     "obj_ptr": decoded.object_pointer, "object_score_logits": object_logits}
 
-    masks: dict[int, torch.Tensor] = {key: decoded.mask_logits[0]}
-    for reverse, order in ((False, range(key + 1, len(features))),
-                           (True, range(key - 1, -1, -1))):
-        # each direction starts from a state holding only the keyframe, as the official code
-        state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
-        for idx in order:
-            feats = features[idx]
-            out = sam2.track_step(
-                frame_idx=idx, is_init_cond_frame=False, current_vision_feats=feats.vision_feats,
-                current_vision_pos_embeds=feats.vision_pos_embeds, feat_sizes=feats.feat_sizes,
-                point_inputs=None, mask_inputs=None, output_dict=state,
-                num_frames=len(features), track_in_reverse=reverse)
-            state["non_cond_frame_outputs"][idx] = out
-            masks[idx] = out["pred_masks_high_res"][0, 0]
-    return torch.stack([masks[i] for i in range(len(features))])
+    # track_step keeps object scores in its output only in eval mode: read the decoder's
+    decoder_scores: list[torch.Tensor] = []
+    hook = sam2.sam_mask_decoder.register_forward_hook(
+        lambda _module, _args, output: decoder_scores.append(output[3]))
+    try:
+        masks: dict[int, torch.Tensor] = {key: decoded.mask_logits[0]}
+        scores: dict[int, torch.Tensor] = {key: decoded.object_logits[0]}
+        for reverse, order in ((False, range(key + 1, len(features))),
+                               (True, range(key - 1, -1, -1))):
+            # each direction starts from a state holding only the keyframe, as the official code
+            state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
+            for idx in order:
+                decoder_scores.clear()
+                feats = features[idx]
+                with ungated_sam_heads(sam2, ungated=sam2.training):
+                    out = sam2.track_step(
+                        frame_idx=idx, is_init_cond_frame=False,
+                        current_vision_feats=feats.vision_feats,
+                        current_vision_pos_embeds=feats.vision_pos_embeds,
+                        feat_sizes=feats.feat_sizes, point_inputs=None, mask_inputs=None,
+                        output_dict=state, num_frames=len(features), track_in_reverse=reverse)
+                state["non_cond_frame_outputs"][idx] = out
+                masks[idx] = out["pred_masks_high_res"][0, 0]
+                scores[idx] = decoder_scores[-1].flatten()[0].float()
+    finally:
+        hook.remove()
+    order = range(len(features))
+    return PropagatedClip(torch.stack([masks[i] for i in order]),
+                          torch.stack([scores[i] for i in order]))

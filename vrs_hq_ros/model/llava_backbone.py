@@ -61,10 +61,14 @@ class LlavaBackbone(ReasoningBackbone):
         self._image_size = vision.image_size
 
     @classmethod
-    def build(cls, cfg: LlavaBackboneConfig) -> LlavaBackbone:
-        """Random tiny model (sizes from ``cfg``) or the local ``cfg.pretrained_dir`` weights."""
+    def build(cls, cfg: LlavaBackboneConfig, tokenizer=None) -> LlavaBackbone:
+        """Random tiny model (sizes from ``cfg``) or the local ``cfg.pretrained_dir`` weights.
+
+        ``tokenizer`` (with ``<image>``, ``[SEG]``, ``[TAK]``) replaces the byte-level one of a
+        random model.
+        """
         if cfg.pretrained_dir is None:
-            tokenizer = build_byte_tokenizer()
+            tokenizer = tokenizer if tokenizer is not None else build_byte_tokenizer()
             llava = LlavaForConditionalGeneration(_tiny_llava_config(cfg, tokenizer))
         else:
             path = Path(cfg.pretrained_dir)

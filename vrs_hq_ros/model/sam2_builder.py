@@ -100,7 +100,7 @@ def build_sam2(cfg: SAM2Config, device: str | torch.device = "cpu",
     """
     is_21 = cfg.version == "2.1"
     decoder_extra = None
-    if cfg.video_postprocessing:
+    if cfg.dynamic_multimask_via_stability:
         decoder_extra = dict(dynamic_multimask_via_stability=True,
                              dynamic_multimask_stability_delta=0.05,
                              dynamic_multimask_stability_thresh=0.98)
@@ -117,7 +117,7 @@ def build_sam2(cfg: SAM2Config, device: str | torch.device = "cpu",
         directly_add_no_mem_embed=True,
         no_obj_embed_spatial=is_21,
         use_high_res_features_in_sam=True,
-        multimask_output_in_sam=True,
+        multimask_output_in_sam=cfg.multimask_output_in_sam,
         iou_prediction_use_sigmoid=True,
         use_obj_ptrs_in_encoder=True,
         add_tpos_enc_to_obj_ptrs=is_21,
@@ -127,8 +127,8 @@ def build_sam2(cfg: SAM2Config, device: str | torch.device = "cpu",
         pred_obj_scores=True,
         pred_obj_scores_mlp=True,
         fixed_no_obj_ptr=True,
-        multimask_output_for_tracking=True,
-        use_multimask_token_for_obj_ptr=True,
+        multimask_output_for_tracking=cfg.multimask_output_for_tracking,
+        use_multimask_token_for_obj_ptr=cfg.use_multimask_token_for_obj_ptr,
         multimask_min_pt_num=0,
         multimask_max_pt_num=1,
         use_mlp_for_obj_ptr_proj=True,
@@ -180,6 +180,43 @@ def preprocess_frame(rgb: np.ndarray, image_size: int) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN)[:, None, None]
     std = torch.tensor(IMAGENET_STD)[:, None, None]
     return (image - mean) / std
+
+
+def letterbox_shape(height: int, width: int, image_size: int) -> tuple[int, int]:
+    """Size after resizing the longest side to ``image_size`` (SAM's ``get_preprocess_shape``)."""
+    scale = image_size / max(height, width)
+    return int(height * scale + 0.5), int(width * scale + 0.5)
+
+
+def preprocess_frame_padded(rgb: np.ndarray, image_size: int) -> torch.Tensor:
+    """Prepare the official VRS-HQ (LISA) SAM2 input -> float32 [3, S, S].
+
+    Longest side -> S (PIL bilinear), ImageNet mean/std on 0-255, zeros padded bottom/right.
+    """
+    check_frame(rgb)
+    new_h, new_w = letterbox_shape(rgb.shape[0], rgb.shape[1], image_size)
+    resized = np.array(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
+    image = torch.from_numpy(resized).permute(2, 0, 1).float()
+    mean = torch.tensor(IMAGENET_MEAN)[:, None, None] * 255.0
+    std = torch.tensor(IMAGENET_STD)[:, None, None] * 255.0
+    image = (image - mean) / std
+    return torch.nn.functional.pad(image, (0, image_size - new_w, 0, image_size - new_h))
+
+
+def unpad_mask_logits(logits: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Map logits [..., S, S] of a padded input back to [..., height, width].
+
+    Crop the unpadded area, then resize bilinearly (the official code crops ``[:h', :w']``
+    before interpolating).
+    """
+    size = logits.shape[-1]
+    new_h, new_w = letterbox_shape(height, width, size)
+    cropped = logits[..., :new_h, :new_w]
+    lead = cropped.shape[:-2]
+    out = torch.nn.functional.interpolate(cropped.reshape(-1, 1, new_h, new_w).float(),
+                                          size=(height, width), mode="bilinear",
+                                          align_corners=False)
+    return out.reshape(*lead, height, width)
 
 
 def check_frame(rgb: np.ndarray) -> None:

@@ -50,10 +50,10 @@ def level_map(flat: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def encode_frames(sam2: SAM2Base, images: torch.Tensor) -> list[SAM2FrameFeatures]:
     """Run the image encoder on preprocessed frames [B, 3, S, S] -> B per-frame features.
 
-    ``SAM2Base.forward_image`` applies the conv_s0/conv_s1 projection, as the video predictor
+    The decoder's conv_s0/conv_s1 project the high-res levels, as ``SAM2Base.forward_image``
     does; ``_prepare_backbone_features`` selects and flattens the levels. Gradients flow only
-    while the encoder is in training mode with trainable weights (cached features must not
-    hold autograd graphs).
+    into modules in training mode with trainable weights (cached features at inference hold
+    no autograd graph).
     """
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[-1] != sam2.image_size \
             or images.shape[-2] != sam2.image_size:
@@ -63,8 +63,17 @@ def encode_frames(sam2: SAM2Base, images: torch.Tensor) -> list[SAM2FrameFeature
     param = next(sam2.image_encoder.parameters())
     trains = sam2.image_encoder.training and param.requires_grad and torch.is_grad_enabled()
     with torch.set_grad_enabled(trains):
-        backbone_out = sam2.forward_image(images.to(param.device, param.dtype))
-        _, feats, pos, sizes = sam2._prepare_backbone_features(backbone_out)
+        backbone_out = sam2.image_encoder(images.to(param.device, param.dtype))
+    if sam2.use_high_res_features_in_sam:
+        # As SAM2Base.forward_image; the decoder's conv_s0/conv_s1 train with the decoder
+        # (official recipe) even when the trunk is frozen.
+        decoder = sam2.sam_mask_decoder
+        convs_train = decoder.training and decoder.conv_s0.weight.requires_grad
+        with torch.set_grad_enabled(torch.is_grad_enabled() and (trains or convs_train)):
+            fpn = backbone_out["backbone_fpn"]
+            fpn[0] = decoder.conv_s0(fpn[0])
+            fpn[1] = decoder.conv_s1(fpn[1])
+    _, feats, pos, sizes = sam2._prepare_backbone_features(backbone_out)
     sizes = [(int(h), int(w)) for h, w in sizes]
     return [
         SAM2FrameFeatures(

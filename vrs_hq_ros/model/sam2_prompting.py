@@ -9,7 +9,10 @@ A frame without memory is conditioned as ``SAM2Base`` conditions an initial fram
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -59,12 +62,15 @@ def memoryless_pixel_features(sam2: SAM2Base, stacked: SAM2FrameFeatures) -> tor
 
 
 def decode_with_token(sam2: SAM2Base, features: list[SAM2FrameFeatures], token: torch.Tensor,
-                      gate_by_object_score: bool = True) -> PromptedMasks:
+                      gate_by_object_score: Optional[bool] = None) -> PromptedMasks:
     """Decode N frames in one batch, each prompted with ``token`` ([256] shared, or [N, 256]).
 
-    With ``gate_by_object_score`` (SAM2's behaviour) frames whose object logit is <= 0 get
-    constant "no object" mask logits; training turns it off so every mask carries gradient.
+    With ``gate_by_object_score`` (SAM2's inference behaviour) frames whose object logit is
+    <= 0 get constant "no object" mask logits and the no-object pointer. ``None`` gates only
+    outside training, as the official VRS-HQ code: gated masks carry no gradient.
     """
+    if gate_by_object_score is None:
+        gate_by_object_score = not sam2.training
     n = len(features)
     if token.ndim == 1:
         token = token[None].expand(n, -1)
@@ -87,14 +93,18 @@ def decode_with_token(sam2: SAM2Base, features: list[SAM2FrameFeatures], token: 
                          align_corners=False)
     return PromptedMasks(mask_logits=high[:, 0], low_res_logits=low_res[:, 0],
                          object_logits=object_logits[:, 0].float(), iou=iou[:, 0].float(),
-                         object_pointer=_object_pointer(sam2, out_tokens[:, 0], object_logits))
+                         object_pointer=_object_pointer(sam2, out_tokens[:, 0], object_logits,
+                                                        gate_by_object_score))
 
 
-def _object_pointer(sam2: SAM2Base, token: torch.Tensor, object_logits: torch.Tensor
-                    ) -> torch.Tensor:
-    """SAM2's pointer from the output token [N, 256], as ``_forward_sam_heads`` derives it."""
+def _object_pointer(sam2: SAM2Base, token: torch.Tensor, object_logits: torch.Tensor,
+                    gated: bool) -> torch.Tensor:
+    """SAM2's pointer from the output token [N, 256], as ``_forward_sam_heads`` derives it.
+
+    ``gated`` mixes in the no-object pointer by the object score (inference only).
+    """
     pointer = sam2.obj_ptr_proj(token)
-    if sam2.pred_obj_scores:
+    if gated and sam2.pred_obj_scores:
         appearing = (object_logits > 0).to(pointer.dtype)
         if sam2.soft_no_obj_ptr:
             appearing = object_logits.sigmoid().to(pointer.dtype)
@@ -102,6 +112,24 @@ def _object_pointer(sam2: SAM2Base, token: torch.Tensor, object_logits: torch.Te
             pointer = appearing * pointer
         pointer = pointer + (1 - appearing) * sam2.no_obj_ptr
     return pointer
+
+
+@contextlib.contextmanager
+def ungated_sam_heads(sam2: SAM2Base, ungated: bool = True) -> Iterator[None]:
+    """Within the block, ``SAM2Base`` neither gates masks nor mixes the no-object pointer.
+
+    ``_forward_sam_heads`` gates unconditionally (mask logits -> -1024 when the object score
+    is <= 0, which zeroes the gradient of that frame); the official VRS-HQ applies both only
+    when not training. Switching ``pred_obj_scores`` off for the call does exactly that: the
+    decoder still predicts object scores (its own flag), the memory encoder still reads them.
+    """
+    saved = sam2.pred_obj_scores
+    if ungated:
+        sam2.pred_obj_scores = False
+    try:
+        yield
+    finally:
+        sam2.pred_obj_scores = saved
 
 
 def resize_mask_logits(logits: torch.Tensor, height: int, width: int) -> torch.Tensor:

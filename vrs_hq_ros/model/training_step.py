@@ -1,11 +1,12 @@
 """One VRS-HQ optimisation step: which parameters train, the forward pass, the update.
 
 Trainable (as the official recipe): the LLM (fully, or LoRA adapters + embeddings + lm_head),
-the projection MLP and SAM2's mask decoder. Frozen: SAM2's image encoder, memory modules and
-prompt encoder (and the decoder's conv_s0/conv_s1, applied when frames are encoded), the
-MLLM's vision tower and projector, CLIP. Masks are supervised on a short clip around the
-training keyframe (argmax of the TDA weights): the keyframe decoded with TAK', its neighbours
-reached by SAM2 propagation (``LossConfig.clip_length`` frames, 3 as the official code).
+the projection MLP and SAM2's mask decoder (with conv_s0/conv_s1). Frozen: SAM2's image
+encoder, memory modules and prompt encoder, the MLLM's vision tower and projector, CLIP.
+SAM2 runs in training mode, so no frame is gated by its object score. Masks are supervised on
+a short clip around the training keyframe (argmax of the TDA weights): the keyframe decoded
+with TAK', its neighbours reached by SAM2 propagation (``LossConfig.clip_length`` frames, 3 as
+the official code).
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from vrs_hq_ros.model.vrshq import VRSHQ
 
 @dataclass
 class TrainingSample:
-    """T' frames given to the MLLM, the sentence, and ground-truth masks [T', H, W] (bool)."""
+    """T' frames given to the MLLM, the sentence, and ground-truth masks [T', H, W] (bool).
+
+    The prompt variants select the official training templates (0 = the inference text).
+    """
 
     frames: list[np.ndarray]
     sentence: str
     masks: np.ndarray
+    question_variant: int = 0
+    answer_variant: int = 0
 
 
 @dataclass
@@ -62,15 +68,13 @@ def prepare_for_training(model: VRSHQ, lora: Optional[LoraSettings] = None
         llava.get_input_embeddings().requires_grad_(True)
     llava.lm_head.requires_grad_(True)
     model.projection.requires_grad_(True)
+    # The whole mask decoder trains, conv_s0/conv_s1 included (applied when frames are
+    # encoded; ``encode_frames`` keeps their graph while they train).
     model.sam2.sam_mask_decoder.requires_grad_(True)
-    # conv_s0/conv_s1 project the encoder's high-res levels when frames are encoded (and
-    # cached), so they belong to the frozen encoding path.
-    model.sam2.sam_mask_decoder.conv_s0.requires_grad_(False)
-    model.sam2.sam_mask_decoder.conv_s1.requires_grad_(False)
     model.train()
-    # Frozen parts stay in eval mode (no dropout, SAM2's inference-time decoder behaviour off).
-    for frozen in (model.sam2.image_encoder, model.sam2.memory_attention,
-                   model.sam2.memory_encoder, model.clip, llava.model.vision_tower):
+    # SAM2 stays in training mode as in the official code (no object-score gating, training
+    # memory sampling); the frozen pretrained towers of the MLLM and CLIP stay in eval mode.
+    for frozen in (model.clip, llava.model.vision_tower):
         frozen.eval()
     return [p for p in model.parameters() if p.requires_grad]
 
@@ -89,13 +93,14 @@ def compute_loss(model: VRSHQ, sample: TrainingSample) -> LossBreakdown:
             or tuple(masks.shape[1:]) != sample.frames[0].shape[:2]:
         raise MaskShapeError(f"masks must be [T', H, W] matching the frames, got "
                              f"{list(masks.shape)}")
-    seg, tak, out = model.embed_tokens(sample.frames, sample.sentence, with_lm_loss=True)
+    seg, tak, out = model.embed_tokens(sample.frames, sample.sentence, with_lm_loss=True,
+                                       question_variant=sample.question_variant,
+                                       answer_variant=sample.answer_variant)
     tda = model.fuse(seg, tak)
     key = int(torch.argmax(tda.weights.detach()))
     clip = clip_around(key, len(sample.frames), model.config.loss.clip_length)
-    encoder_trains = any(p.requires_grad for p in model.sam2.image_encoder.parameters())
-    with torch.set_grad_enabled(encoder_trains):  # frozen (the recipe): no activations kept
-        features = model.encode_frames([sample.frames[i] for i in clip])
+    # grads reach only the encoding modules that train (conv_s0/s1; the trunk when unfrozen)
+    features = model.encode_frames([sample.frames[i] for i in clip])
     clip_logits = propagate_from_keyframe(model.sam2, features, clip.index(key), tda.tak_fused)
     height, width = masks.shape[1:]
     logits = resize_mask_logits(clip_logits, height, width)

@@ -17,6 +17,7 @@ from torch import nn
 from vrs_hq_ros.model.backbone import BackboneOutput, ReasoningBackbone
 from vrs_hq_ros.model.clip_anchor import ClipAnchor
 from vrs_hq_ros.model.config import VRSHQConfig
+from vrs_hq_ros.model.hole_filling import fill_holes_in_mask_logits
 from vrs_hq_ros.model.llava_backbone import LlavaBackbone
 from vrs_hq_ros.model.projection import TokenProjection
 from vrs_hq_ros.model.sam2_builder import (
@@ -25,6 +26,8 @@ from vrs_hq_ros.model.sam2_builder import (
     build_sam2,
     check_frame,
     preprocess_frame,
+    preprocess_frame_padded,
+    unpad_mask_logits,
 )
 from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures, encode_frames
 from vrs_hq_ros.model.sam2_prompting import decode_with_token, resize_mask_logits
@@ -58,6 +61,11 @@ class VRSHQ(nn.Module):
         self.projection = TokenProjection(self.backbone.hidden_size, SAM2_PROMPT_DIM)
         self.clip = ClipAnchor(config.clip)
         self.compute_dtype = torch.float32
+        # Official inference settings a release turns on (release_loader): LISA-style letterbox
+        # SAM2 input (the online tracker does not crop padded outputs yet, so it stays off in
+        # the node) and SAM2's small-hole filling of the keyframe mask (0 = off).
+        self.pad_to_square = False
+        self.fill_hole_area = 0
         self.eval()  # inference by default; training code switches parts on explicitly
 
     def to(self, *args, **kwargs) -> VRSHQ:
@@ -93,16 +101,22 @@ class VRSHQ(nn.Module):
 
     def encode_frames(self, frames: list[np.ndarray]) -> list[SAM2FrameFeatures]:
         """RGB uint8 frames -> float32 SAM2 features, one per frame (what the engine caches)."""
-        images = torch.stack([preprocess_frame(rgb, self.image_size) for rgb in frames])
+        prepare = preprocess_frame_padded if self.pad_to_square else preprocess_frame
+        images = torch.stack([prepare(rgb, self.image_size) for rgb in frames])
         with self.sam2_autocast():
             features = encode_frames(self.sam2, images.to(self.device))
         return [f.to(dtype=torch.float32) for f in features]
 
     def embed_tokens(self, frames: list[np.ndarray], sentence: str,
-                     with_lm_loss: bool = False) -> tuple[torch.Tensor, torch.Tensor,
-                                                          BackboneOutput]:
-        """MLLM + projection: frames (T') + sentence -> seg [T', 256], tak [256] (float32)."""
-        out = self.backbone(frames, sentence, with_lm_loss=with_lm_loss)
+                     with_lm_loss: bool = False, question_variant: int = 0,
+                     answer_variant: int = 0) -> tuple[torch.Tensor, torch.Tensor,
+                                                       BackboneOutput]:
+        """MLLM + projection: frames (T') + sentence -> seg [T', 256], tak [256] (float32).
+
+        The prompt variants (official training templates) default to the inference text.
+        """
+        out = self.backbone(frames, sentence, with_lm_loss=with_lm_loss,
+                            question_variant=question_variant, answer_variant=answer_variant)
         proj_dtype = self.projection.mlp[0].weight.dtype
         seg = self.projection(out.seg_hidden.to(proj_dtype)).float()
         tak = self.projection(out.tak_hidden.to(proj_dtype)).float()
@@ -110,7 +124,8 @@ class VRSHQ(nn.Module):
 
     def fuse(self, seg: torch.Tensor, tak: torch.Tensor) -> TDAResult:
         """TDA with the configured alpha."""
-        return temporal_dynamic_aggregation(seg, tak, self.config.alpha)
+        return temporal_dynamic_aggregation(seg, tak, self.config.alpha,
+                                            mean_pooling=self.config.tda_pooling == "mean")
 
     @torch.no_grad()
     def reason(self, frames: list[np.ndarray], sentence: str,
@@ -142,8 +157,11 @@ class VRSHQ(nn.Module):
             decoded = decode_with_token(self.sam2, candidate_feats, tda.tak_fused)
         clip_term = clip_probs[sampled] if self.config.tks.add_clip_score else None
         choice = select_keyframe(decoded.object_logits.cpu(), tda.weights.cpu(), clip_term)
+        policy = self.config.tks.keyframe_policy  # ablations replace the TKS choice
+        if policy != "tks":
+            choice.position = sampled.index(anchor) if policy == "anchor" else 0
         height, width = frames[0].shape[:2]
-        mask = resize_mask_logits(decoded.mask_logits[choice.position], height, width)
+        mask = self.keyframe_logits_to_frame(decoded, choice.position, height, width)
         clock = self._lap(timings, "sam2_decode", clock)
         timings["total"] = clock - start
 
@@ -155,6 +173,19 @@ class VRSHQ(nn.Module):
             keyframe_index=sampled[choice.position], keyframe_mask_logits=mask.float().cpu(),
             keyframe_object_logit=float(decoded.object_logits[choice.position]),
             timings_s=timings)
+
+    def keyframe_logits_to_frame(self, decoded, position: int, height: int, width: int
+                                 ) -> torch.Tensor:
+        """Map one candidate's decoded logits to [height, width] with the model's settings."""
+        logits = decoded.mask_logits[position]
+        if self.fill_hole_area > 0:  # official: on the low-res logits, then upsampled
+            low = fill_holes_in_mask_logits(decoded.low_res_logits[position], self.fill_hole_area)
+            logits = torch.nn.functional.interpolate(
+                low[None, None].float(), size=logits.shape[-2:], mode="bilinear",
+                align_corners=False)[0, 0]
+        if self.pad_to_square:
+            return unpad_mask_logits(logits, height, width)
+        return resize_mask_logits(logits, height, width)
 
     def _clock(self) -> float:
         if self.device.type == "cuda":  # kernels are async; time what ran, not what was queued
@@ -182,8 +213,18 @@ class VRSHQ(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None,
                         dtype: torch.dtype | None = None) -> VRSHQ:
-        """Load a folder written by ``save_pretrained`` (local files only)."""
+        """Load a ``save_pretrained`` folder or the official release (local files only).
+
+        A release is a merged ``VrshqForCausalLM`` folder (see ``release_loader``).
+        """
         directory = Path(directory)
+        from vrs_hq_ros.model.release_loader import is_release_dir, load_release
+
+        if is_release_dir(directory):
+            model = load_release(directory)
+            if device is not None:
+                model = model.to(device)
+            return model.to(dtype) if dtype is not None else model
         for name in (CONFIG_FILE, WEIGHTS_FILE, BACKBONE_DIR):
             if not (directory / name).exists():
                 raise ModelFilesError(f"{directory} has no {name}; not a VRS-HQ model folder")

@@ -75,7 +75,7 @@ def load_model(settings: NodeSettings):
         raise ModelLoadError(
             f"model.path {settings.model_path!r} is not a directory (resolved to "
             f"{path.resolve()}); set model.path to a directory written by "
-            f"VRSHQ.save_pretrained")
+            f"VRSHQ.save_pretrained or to the official release (docs/OFFICIAL_MODEL.md)")
     from vrs_hq_ros.model.vrshq import VRSHQ
 
     device = resolve_device(settings.model_device)
@@ -85,6 +85,12 @@ def load_model(settings: NodeSettings):
         apply_model_settings(model, settings)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelLoadError(f"cannot load the model in {path}: {exc}") from exc
+    from vrs_hq_ros.model.release_memory import DeviceMemoryError, check_device_memory
+
+    try:  # logs the expected accelerator memory; refuses a device that cannot hold it
+        check_device_memory(model, device, dtype)
+    except DeviceMemoryError as exc:
+        raise ModelLoadError(str(exc)) from exc
     model = model.to(device=device, dtype=dtype).eval()
     logger.info("loaded %s on %s (%s), SAM2 input %d px", path, device, dtype, model.image_size)
     return model
@@ -108,13 +114,19 @@ def apply_model_settings(model, settings: NodeSettings) -> None:
         sam2 = build_sam2(model.config.sam2)
         sam2.load_state_dict(model.sam2.state_dict())
         model.sam2 = sam2.eval()
-    if settings.model_clip_model:
+    if settings.model_clip_model and Path(settings.model_clip_model).expanduser().is_dir():
+        # a Hugging Face CLIPModel folder (e.g. openai/clip-vit-large-patch14-336)
+        folder = str(Path(settings.model_clip_model).expanduser())
+        model.config.clip = dataclasses.replace(model.config.clip, hf_dir=folder)
+        model.clip = ClipAnchor(model.config.clip).eval()
+    elif settings.model_clip_model:
         checkpoint = Path(settings.model_clip_model).expanduser()
         if not checkpoint.is_file():
             raise ModelLoadError(f"model.clip_model {settings.model_clip_model!r} is not a "
                                  f"file; give a local CLIP checkpoint of architecture "
                                  f"{model.config.clip.model_name!r}")
-        model.config.clip = dataclasses.replace(model.config.clip, checkpoint=str(checkpoint))
+        model.config.clip = dataclasses.replace(model.config.clip, checkpoint=str(checkpoint),
+                                                hf_dir=None)
         model.clip = ClipAnchor(model.config.clip).eval()
 
 

@@ -1,98 +1,220 @@
-"""Train the project's tiny VRS-HQ model on synthetic clips (the model the repository ships).
+"""Train the project's tiny VRS-HQ model on synthetic reasoning videos (the shipped model).
 
-The recipe is the paper's (1·CE + 2·BCE + 0.5·Dice; LLM, projection and SAM2 mask decoder
-trained) at toy scale, from random initialisation: no pretrained weights can be downloaded
-here. Two deviations, both because nothing here is pretrained: SAM2's image encoder is trained
-too (the paper freezes a pretrained one; frozen random features gave keyframe J 0.16 instead
-of 0.37 after 400 steps), and SAM2's object-score head starts with its bias raised (a random
-head calls every object absent, which replaces every propagated mask with a constant and
-leaves the mask losses without a gradient).
+One run = the curriculum of ``curriculum.py`` (stages from the run config), one scene per
+step, drawn from the training seeds. A run is resumable: every ``checkpoint_every`` steps the
+run folder gets ``checkpoints/step_<N>/`` (model and teacher weights as safetensors, the
+optimizer state, the step), and ``train`` continues from the newest one. Logs go to
+``train_log.jsonl`` (one line per ``log_every`` steps) in the run folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
+from safetensors.torch import load_model, save_model
+from tqdm import tqdm
+from transformers import AutoTokenizer
 
-from vrs_hq_ros.eval.metrics import jaccard
-from vrs_hq_ros.model.config import VRSHQConfig
-from vrs_hq_ros.model.training_step import TrainingSample, prepare_for_training, train_step
+from vrs_hq_ros.model.llava_backbone import LlavaBackbone
 from vrs_hq_ros.model.vrshq import VRSHQ
-from vrs_hq_ros.train.synthetic import make_clip
+from vrs_hq_ros.train.curriculum import language_step_losses, segment_step_losses
+from vrs_hq_ros.train.look_prompts import LookPrompts
+from vrs_hq_ros.train.run_config import TRAIN_SEEDS, RunConfig, StageConfig
+from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
+from vrs_hq_ros.train.synthetic_expressions import REASONING, SceneExpression, scene_expressions
+from vrs_hq_ros.train.synthetic_scenes import Scene, make_scene
 
 logger = logging.getLogger(__name__)
 
-HELD_OUT_SEED = 1_000_000  # evaluation clips use seeds from here on, training below it
+CHECKPOINTS = "checkpoints"
+STATE_FILE = "state.json"
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Toy training run: steps of one synthetic clip each."""
+@dataclass
+class TrainingRun:
+    """The model being trained, its teacher tokens, and where the run stands."""
 
-    steps: int = 2000
-    lr: float = 1e-3
-    seed: int = 0
-    model_image_size: int = 64  # SAM2 input size
-    clip_size_px: int = 64
-    frames_per_clip: int = 4  # T' given to the MLLM
-    object_score_bias: float = 3.0
-    train_image_encoder: bool = True
-    log_every: int = 100
+    model: VRSHQ
+    looks: LookPrompts
+    step: int = 0
 
 
-def build_untrained(config: TrainConfig) -> VRSHQ:
-    """Build the seeded random tiny model that training starts from."""
+def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
+    """Build the seeded random model and teacher tokens.
+
+    The tokenizer is learnt from the synthetic corpus unless given (a resumed run reuses its
+    own).
+    """
     torch.manual_seed(config.seed)
-    model = VRSHQ(VRSHQConfig.tiny(image_size=config.model_image_size))
-    with torch.no_grad():
-        model.sam2.sam_mask_decoder.pred_obj_score_head.layers[-1].bias += config.object_score_bias
-    return model
+    vrs_config = config.model.vrshq_config()
+    if tokenizer is None:
+        tokenizer = build_synthetic_tokenizer(config.model.vocab_size)
+    backbone = LlavaBackbone.build(vrs_config.backbone, tokenizer=tokenizer)
+    return VRSHQ(vrs_config, backbone=backbone), LookPrompts()
 
 
-def train(config: TrainConfig, log: Callable[[str], None] = logger.info
-          ) -> tuple[VRSHQ, list[float]]:
-    """Train from scratch; returns the model (in eval mode) and the loss per step."""
-    model = build_untrained(config)
-    params = prepare_for_training(model)
-    if config.train_image_encoder:
-        model.sam2.image_encoder.requires_grad_(True)
-        params += list(model.sam2.image_encoder.parameters())
-    optimizer = torch.optim.AdamW(params, lr=config.lr)
-    losses: list[float] = []
-    start = time.perf_counter()
-    for step in range(config.steps):
-        clip = make_clip(config.seed * 100_000 + step,  # below HELD_OUT_SEED for seed < 10
-                         num_frames=config.frames_per_clip, size=config.clip_size_px)
-        model.train()
-        loss = train_step(model, optimizer,
-                          TrainingSample(list(clip.frames), clip.sentence, clip.masks))
-        losses.append(float(loss.total))
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            recent = np.mean(losses[-config.log_every:])
-            log(f"step {step + 1}/{config.steps}  loss {recent:.3f}  "
-                f"{time.perf_counter() - start:.0f} s")
-    model.eval()
-    return model, losses
+def draw_scene(config: RunConfig, seed: int) -> tuple[Scene, np.random.Generator]:
+    """Draw the scene of ``seed`` with a JPEG round trip (the benchmark layout stores JPEG)."""
+    rng = np.random.default_rng(seed + 7)
+    data = config.data
+    scene = make_scene(seed, num_frames=int(rng.integers(data.frames_min, data.frames_max + 1)),
+                       size=data.size_px)
+    quality = int(rng.integers(data.jpeg_quality_min, 101))
+    for t, rgb in enumerate(scene.frames):
+        ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        scene.frames[t] = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return scene, rng
 
 
-def keyframe_jaccard(model: VRSHQ, seeds: Iterable[int], num_frames: int = 6,
-                     size: int = 64) -> float:
-    """Mean J of the keyframe mask on synthetic clips (the reasoning path alone)."""
-    scores = []
-    with torch.no_grad():
-        for seed in seeds:
-            clip = make_clip(seed, num_frames=num_frames, size=size)
-            result = model.reason(list(clip.frames), clip.sentence)
-            pred = (result.keyframe_mask_logits > 0).cpu().numpy()[None]
-            scores.append(float(jaccard(pred, clip.masks[result.keyframe_index][None])[0]))
-    return float(np.mean(scores))
+def choose_expression(expressions: list[SceneExpression], rng: np.random.Generator,
+                      reasoning_share: float) -> SceneExpression:
+    """Pick a reasoning sentence with probability ``reasoning_share`` (when there is one)."""
+    reasoning = [e for e in expressions if e.type_id == REASONING]
+    referring = [e for e in expressions if e.type_id != REASONING]
+    pool = reasoning if reasoning and (rng.random() < reasoning_share or not referring) \
+        else referring
+    return pool[int(rng.integers(len(pool)))]
 
 
-def held_out_seeds(count: int) -> range:
-    """Seeds of evaluation clips, disjoint from every training clip."""
-    return range(HELD_OUT_SEED, HELD_OUT_SEED + count)
+def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]:
+    """Which weights a stage trains (everything but CLIP, whose anchor stays random)."""
+    model = run.model
+    model.requires_grad_(False)
+    if stage.name == "segment":
+        parts = [model.sam2, run.looks]
+    elif stage.name == "language":
+        parts = [model.backbone, model.projection]
+    else:
+        parts = [model.backbone, model.projection, model.sam2]
+    for part in parts:
+        part.requires_grad_(True)
+    return [p for part in parts for p in part.parameters()]
+
+
+def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
+    scene, rng = draw_scene(config, seed)
+    sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
+    expressions = scene_expressions(scene, rng)
+    if stage.name == "segment" or not expressions:
+        target = int(rng.integers(len(scene.objects)))
+        # fewer frames: every object is decoded on each (see segment_step_losses)
+        return segment_step_losses(run.model, run.looks, scene, target, rng,
+                                   max(2, sampled // 2))
+    expression = choose_expression(expressions, rng, config.data.reasoning_share)
+    looks = run.looks if stage.name == "language" else None
+    return language_step_losses(run.model, looks, scene, expression, rng, sampled,
+                                stage.distill_weight)
+
+
+def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = logger.info,
+          stop_after: int | None = None) -> TrainingRun:
+    """Run (or resume) the curriculum in ``run_dir``; returns the model in eval mode.
+
+    ``stop_after`` ends the sitting after that many steps (the run resumes later).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "run_config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    tokenizer_dir = run_dir / "tokenizer"
+    tokenizer = (AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+                 if tokenizer_dir.is_dir() else None)
+    model, looks = build_model(config, tokenizer)
+    model.backbone.tokenizer.save_pretrained(tokenizer_dir)
+    run = TrainingRun(model, looks)
+    optimizer, stage_index = None, -1
+    latest = latest_checkpoint(run_dir)
+    if latest is not None:
+        run.step = _load_checkpoint(run, latest)
+        log(f"resuming from {latest} (step {run.step})")
+    bar = tqdm(total=config.total_steps, initial=run.step, dynamic_ncols=True,
+               disable=None, desc="train")
+    window: list[dict[str, float]] = []
+    start, done = time.perf_counter(), 0
+    while run.step < config.total_steps and (stop_after is None or done < stop_after):
+        index, stage, _ = config.stage_at(run.step)
+        if index != stage_index:
+            optimizer = torch.optim.AdamW(_trainable(run, stage), lr=stage.lr, weight_decay=0.0)
+            if latest is not None and stage_index == -1 and _saved_stage(latest) == index:
+                optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location="cpu",
+                                                     weights_only=True))
+            stage_index = index
+            log(f"stage {index + 1}/{len(config.stages)}: {stage.name} ({stage.steps} steps)")
+        run.model.train()
+        run.model.clip.eval()
+        optimizer.zero_grad(set_to_none=True)
+        losses = _step_losses(run, config, stage, TRAIN_SEEDS + config.seed * 100_000 + run.step)
+        losses.total.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]],
+                                       1.0)
+        optimizer.step()
+        run.step += 1
+        done += 1
+        window.append(losses.as_floats())
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in window[-1].items() if v}, refresh=False)
+        if run.step % config.log_every == 0 or run.step == config.total_steps:
+            means = {k: round(float(np.mean([w[k] for w in window])), 4) for k in window[0]}
+            row = {"step": run.step, "stage": stage.name, **means,
+                   "seconds": round(time.perf_counter() - start, 1)}
+            with open(run_dir / "train_log.jsonl", "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            log(f"step {run.step}/{config.total_steps} [{stage.name}] " +
+                " ".join(f"{k} {v:.3f}" for k, v in means.items()))
+            window = []
+        if run.step % config.checkpoint_every == 0 or run.step == config.total_steps:
+            save_checkpoint(run, optimizer, stage_index, run_dir, config.keep_checkpoints)
+    bar.close()
+    run.model.eval()
+    return run
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """Find the newest ``checkpoints/step_<N>`` folder of a run, or ``None``."""
+    folders = sorted((run_dir / CHECKPOINTS).glob("step_*"),
+                     key=lambda p: int(p.name.split("_")[1]))
+    complete = [f for f in folders if (f / STATE_FILE).is_file()]
+    return complete[-1] if complete else None
+
+
+def save_checkpoint(run: TrainingRun, optimizer: torch.optim.Optimizer, stage_index: int,
+                    run_dir: Path, keep: int) -> Path:
+    """Write the step's checkpoint (state file last: a folder without it is incomplete)."""
+    folder = run_dir / CHECKPOINTS / f"step_{run.step}"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(run.model, str(folder / "model.safetensors"))
+    save_model(run.looks, str(folder / "looks.safetensors"))
+    torch.save(optimizer.state_dict(), folder / "optimizer.pt")
+    (folder / STATE_FILE).write_text(json.dumps({"step": run.step, "stage": stage_index,
+                                                 "torch_rng": run_rng_list()}))
+    for old in sorted((run_dir / CHECKPOINTS).glob("step_*"),
+                      key=lambda p: int(p.name.split("_")[1]))[:-keep]:
+        shutil.rmtree(old)
+    return folder
+
+
+def run_rng_list() -> list[int]:
+    """Torch's CPU RNG state as plain ints (JSON)."""
+    return torch.get_rng_state().tolist()
+
+
+def _load_checkpoint(run: TrainingRun, folder: Path) -> int:
+    load_model(run.model, str(folder / "model.safetensors"))
+    load_model(run.looks, str(folder / "looks.safetensors"))
+    state = json.loads((folder / STATE_FILE).read_text())
+    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    return int(state["step"])
+
+
+def _saved_stage(folder: Path) -> int:
+    return int(json.loads((folder / STATE_FILE).read_text()).get("stage", -1))

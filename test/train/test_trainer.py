@@ -1,0 +1,40 @@
+import json
+
+import pytest
+
+from vrs_hq_ros.train.run_config import RunConfig, RunConfigError
+from vrs_hq_ros.train.trainer import latest_checkpoint, train
+
+
+def _losses(run_dir):
+    return [json.loads(line)["total"] for line in (run_dir / "train_log.jsonl").open()]
+
+
+def test_a_resumed_run_continues_with_the_losses_of_an_uninterrupted_one(tmp_path,
+                                                                         tiny_run_config):
+    whole = train(tiny_run_config, tmp_path / "whole", log=lambda _: None)
+    first = train(tiny_run_config, tmp_path / "split", log=lambda _: None, stop_after=3)
+    assert first.step == 3 and latest_checkpoint(tmp_path / "split").name == "step_2"
+    # the sitting stopped at step 3 after the step-2 checkpoint: steps 3.. are redone
+    second = train(tiny_run_config, tmp_path / "split", log=lambda _: None)
+
+    assert whole.step == second.step == tiny_run_config.total_steps
+    assert _losses(tmp_path / "split")[3:] == pytest.approx(_losses(tmp_path / "whole")[2:],
+                                                            abs=2e-4)
+
+
+def test_every_stage_runs_and_logs_its_loss_terms(tmp_path, tiny_run_config):
+    train(tiny_run_config, tmp_path, log=lambda _: None)
+    rows = [json.loads(line) for line in (tmp_path / "train_log.jsonl").open()]
+    assert [r["stage"] for r in rows] == ["segment"] * 2 + ["language"] * 2 + ["joint"] * 2
+    assert all(r["ce"] == 0 for r in rows[:2]) and all(r["ce"] > 0 for r in rows[2:])
+    assert all(r["distill"] > 0 for r in rows[2:4]) and all(r["distill"] == 0 for r in rows[4:])
+    assert len(list((tmp_path / "checkpoints").glob("step_*"))) == 2  # keep-last-N
+
+
+def test_a_bad_run_config_names_the_problem():
+    with pytest.raises(RunConfigError, match="stage name"):
+        RunConfig.from_dict({"stages": [{"name": "dance", "steps": 1, "lr": 1e-3}]})
+    with pytest.raises(RunConfigError, match="unexpected keyword"):
+        RunConfig.from_dict({"stages": [{"name": "joint", "steps": 1, "lr": 1e-3}],
+                             "model": {"layers": 3}})

@@ -1,0 +1,153 @@
+"""The curriculum that teaches the tiny model to follow the sentence, and its losses.
+
+Nothing here is pretrained, and the paper's loss alone leaves a from-scratch model at a local
+minimum that segments every shape and ignores the prompt. Three stages fix that:
+
+1. ``segment``: SAM2 alone. Its decoder is prompted with the target's *look token*
+   (``LookPrompts``) on every sampled frame and the keyframe's mask is propagated through
+   SAM2's memory to its neighbours. The decoder must select one of several objects, some
+   sharing a colour or a shape (hard negatives), so it becomes prompt-sensitive.
+2. ``language``: the MLLM learns to produce TAK' (paper loss) plus a distillation term that
+   pulls TAK' towards the target's look token, which the decoder already understands.
+   Reasoning sentences teach it to find the target from motion, time and comparisons.
+3. ``joint``: everything trains with the paper's loss (no teacher) at a lower rate.
+
+Two terms are added to the paper's 1 CE + 2 BCE + 0.5 Dice in every stage (deviations,
+documented in the model card): object-presence BCE on SAM2's object-score logits (SAM2's own
+training loss; TKS ranks candidates by these scores) and the mask loss on the memory-less
+decode of every sampled frame with TAK' (what TKS decodes at inference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vrs_hq_ros.model.keyframe_propagation import clip_around, propagate_with_scores
+from vrs_hq_ros.model.loss import dice_loss, sigmoid_bce_loss
+from vrs_hq_ros.model.prompt import NUM_ANSWER_VARIANTS, num_question_variants
+from vrs_hq_ros.model.sam2_prompting import decode_with_token
+from vrs_hq_ros.model.vrshq import VRSHQ
+from vrs_hq_ros.train.datasets import segment_indices
+from vrs_hq_ros.train.look_prompts import LookPrompts
+from vrs_hq_ros.train.synthetic_expressions import SceneExpression
+from vrs_hq_ros.train.synthetic_scenes import Scene
+
+STAGES = ("segment", "language", "joint")
+
+
+@dataclass
+class StepLosses:
+    """Weighted loss terms of one step (scalars); ``total`` is their sum."""
+
+    total: torch.Tensor
+    ce: torch.Tensor
+    mask: torch.Tensor
+    candidates: torch.Tensor
+    presence: torch.Tensor
+    distill: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        """Detached values for logs."""
+        return {k: float(getattr(self, k).detach()) for k in
+                ("total", "ce", "mask", "candidates", "presence", "distill")}
+
+
+def _mask_terms(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """2 BCE + 0.5 Dice on masks [N, H, W] (paper weights)."""
+    return 2.0 * sigmoid_bce_loss(logits, gt) + 0.5 * dice_loss(logits, gt)
+
+
+def _gt(masks: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
+    """Bool masks [N, H, W] -> float [N, S, S] at SAM2's input size (area-averaged, >= 0.5)."""
+    gt = torch.as_tensor(masks, dtype=torch.float32, device=device)[:, None]
+    gt = F.interpolate(gt, size=(size, size), mode="area" if gt.shape[-1] > size else "nearest")
+    return (gt[:, 0] >= 0.5).float()
+
+
+def sam2_prompted_losses(model: VRSHQ, scene: Scene, target: int, indices: list[int],
+                         token: torch.Tensor, key_position: int) -> tuple[torch.Tensor, ...]:
+    """Mask, candidate-mask and presence losses for ``token`` on ``scene`` frames ``indices``.
+
+    Every sampled frame is decoded without memory (as TKS does); the keyframe's decode is
+    propagated through SAM2's memory over a short clip around it (as the official training).
+    """
+    size, device = model.image_size, model.device
+    frames = [scene.frames[i] for i in indices]
+    gt = _gt(scene.mask(target)[indices], size, device)
+    present = (gt.flatten(1).sum(1) > 0).float()
+    features = model.encode_frames(frames)
+    decoded = decode_with_token(model.sam2, features, token, gate_by_object_score=False)
+    candidates = _mask_terms(decoded.mask_logits, gt)
+    clip = clip_around(key_position, len(indices), model.config.loss.clip_length)
+    propagated = propagate_with_scores(model.sam2, [features[i] for i in clip],
+                                       clip.index(key_position), token)
+    mask = _mask_terms(propagated.mask_logits, gt[clip])
+    presence = (F.binary_cross_entropy_with_logits(decoded.object_logits, present)
+                + F.binary_cross_entropy_with_logits(propagated.object_logits, present[clip]))
+    return mask, candidates, presence
+
+
+def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: int,
+                        rng: np.random.Generator, frames_per_sample: int) -> StepLosses:
+    """Stage 1: SAM2 prompted with look tokens.
+
+    Every object of the scene is decoded on every sampled frame (one batch over frames
+    encoded once), so each step contrasts the objects with one another; the keyframe of
+    ``target`` is also propagated through SAM2's memory (tracking).
+    """
+    indices = segment_indices(len(scene.frames), frames_per_sample, rng)
+    if rng.random() < 0.5:  # consecutive frames too: inference propagates frame by frame
+        start = int(rng.integers(0, len(scene.frames) - len(indices) + 1))
+        indices = list(range(start, start + len(indices)))
+    size, device = model.image_size, model.device
+    features = model.encode_frames([scene.frames[i] for i in indices])
+    objects = range(len(scene.objects))
+    tokens = torch.stack([looks(scene.objects[k]) for k in objects])  # [K, 256]
+    pairs = [(f, k) for f in range(len(indices)) for k in objects]
+    gt = torch.cat([_gt(scene.mask(k)[indices], size, device) for k in objects])  # [K*F]
+    order = [k * len(indices) + f for f, k in pairs]
+    gt = gt[order]
+    decoded = decode_with_token(model.sam2, [features[f] for f, _ in pairs],
+                                tokens[[k for _, k in pairs]], gate_by_object_score=False)
+    present = (gt.flatten(1).sum(1) > 0).float()
+    candidates = _mask_terms(decoded.mask_logits, gt)
+    presence = F.binary_cross_entropy_with_logits(decoded.object_logits, present)
+
+    visible = [p for p, i in enumerate(indices) if scene.mask(target)[i].any()]
+    key = int(rng.choice(visible)) if visible else int(rng.integers(len(indices)))
+    clip = clip_around(key, len(indices), model.config.loss.clip_length)
+    propagated = propagate_with_scores(model.sam2, [features[i] for i in clip],
+                                       clip.index(key), tokens[target])
+    target_gt = _gt(scene.mask(target)[[indices[i] for i in clip]], size, device)
+    mask = _mask_terms(propagated.mask_logits, target_gt)
+    presence = presence + F.binary_cross_entropy_with_logits(
+        propagated.object_logits, (target_gt.flatten(1).sum(1) > 0).float())
+    zero = mask.new_zeros(())
+    return StepLosses(mask + candidates + presence, zero, mask, candidates, presence, zero)
+
+
+def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
+                         expression: SceneExpression, rng: np.random.Generator,
+                         frames_per_sample: int, distill_weight: float) -> StepLosses:
+    """Stages 2-3: the MLLM reads T' frames + the sentence; TAK' prompts SAM2 (paper path)."""
+    indices = sorted(segment_indices(len(scene.frames), frames_per_sample, rng))
+    frames = [scene.frames[i] for i in indices]
+    question = int(rng.integers(num_question_variants(expression.sentence)))
+    answer = int(rng.integers(NUM_ANSWER_VARIANTS))  # official: templates drawn per sample
+    seg, tak, out = model.embed_tokens(frames, expression.sentence, with_lm_loss=True,
+                                       question_variant=question, answer_variant=answer)
+    tda = model.fuse(seg, tak)
+    key = int(torch.argmax(tda.weights.detach()))  # official training keyframe
+    mask, candidates, presence = sam2_prompted_losses(model, scene, expression.target, indices,
+                                                      tda.tak_fused, key)
+    ce = out.lm_loss.float()
+    distill = mask.new_zeros(())
+    if looks is not None and distill_weight > 0:
+        teacher = looks(scene.objects[expression.target]).detach()
+        distill = distill_weight * (tda.tak_fused - teacher).pow(2).sum() / teacher.pow(2).sum()
+    return StepLosses(ce + mask + candidates + presence + distill, ce, mask, candidates,
+                      presence, distill)

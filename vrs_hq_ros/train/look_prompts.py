@@ -1,0 +1,36 @@
+"""Teacher prompt tokens for the curriculum: a learnt embedding per look attribute.
+
+Stage 1 of the curriculum prompts SAM2's decoder with ``colour + shape + size + texture``
+embeddings (one table per attribute) instead of the MLLM's TAK', so the decoder learns to
+select an object by its look with a strong, direct gradient. Stage 2 then teaches the MLLM to
+produce a TAK' the decoder already understands (distillation towards the target's look
+token). The tables are a training aid only: they are not part of the saved model.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vrs_hq_ros.train.synthetic_scenes import COLOURS, SHAPES, SIZES, TEXTURES, SceneObject
+
+
+class LookPrompts(nn.Module):
+    """Object look -> a prompt token [dim] (sum of four attribute embeddings)."""
+
+    def __init__(self, dim: int = 256):
+        super().__init__()
+        self.vocab = {"colour": list(COLOURS), "shape": list(SHAPES), "size": list(SIZES),
+                      "texture": list(TEXTURES)}
+        self.tables = nn.ModuleDict({name: nn.Embedding(len(values), dim)
+                                     for name, values in self.vocab.items()})
+        for table in self.tables.values():
+            nn.init.normal_(table.weight, std=0.5)
+
+    def forward(self, obj: SceneObject) -> torch.Tensor:
+        """Return the token [dim] of ``obj``'s look."""
+        attrs = {"colour": obj.colour, "shape": obj.shape, "size": obj.size,
+                 "texture": obj.texture}
+        device = self.tables["colour"].weight.device
+        return sum(self.tables[name](torch.tensor(self.vocab[name].index(value), device=device))
+                   for name, value in attrs.items())

@@ -1,0 +1,134 @@
+"""The run config of ``vrs-hq train``: model sizes, data, curriculum stages (one YAML file)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vrs_hq_ros.model.config import LlavaBackboneConfig, SAM2Config, VRSHQConfig
+from vrs_hq_ros.train.curriculum import STAGES
+
+TRAIN_SEEDS, VAL_SEEDS, TEST_SEEDS = 0, 1_000_000, 2_000_000  # first seed of each split
+
+
+class RunConfigError(ValueError):
+    """The run config file is missing a field or holds a bad value (the message says which)."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One curriculum stage: its kind, length and learning rate.
+
+    ``distill_weight`` applies to ``language`` (pull TAK' towards the look token).
+    """
+
+    name: str
+    steps: int
+    lr: float
+    distill_weight: float = 0.0
+
+    def __post_init__(self):
+        if self.name not in STAGES:
+            raise RunConfigError(f"stage name must be one of {STAGES}, got {self.name!r}")
+        if self.steps < 0 or self.lr <= 0:
+            raise RunConfigError(f"stage {self.name}: steps >= 0 and lr > 0 required")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Synthetic scenes: frame side, clip length range, T' range, reasoning share."""
+
+    size_px: int = 128
+    frames_min: int = 20
+    frames_max: int = 32
+    sampled_min: int = 8  # T' (official: 8-12)
+    sampled_max: int = 12
+    reasoning_share: float = 0.5
+    jpeg_quality_min: int = 75  # JPEG round trip (the benchmark layout stores JPEG)
+
+
+@dataclass(frozen=True)
+class ModelSizes:
+    """Sizes of the tiny VRS-HQ built from scratch."""
+
+    sam2_image_size: int = 128
+    sam2_embed_dim: int = 32
+    vision_image_size: int = 48
+    vision_patch_size: int = 8
+    vision_hidden_size: int = 64
+    vision_layers: int = 2
+    text_hidden_size: int = 128
+    text_layers: int = 4
+    text_heads: int = 4
+    text_intermediate_size: int = 256
+    vocab_size: int = 1024
+
+    def vrshq_config(self) -> VRSHQConfig:
+        """Return the ``VRSHQConfig`` of these sizes."""
+        config = VRSHQConfig.tiny(image_size=self.sam2_image_size)
+        config.sam2 = SAM2Config.tiny_random(self.sam2_image_size)
+        config.sam2 = SAM2Config(**{**asdict(config.sam2), "embed_dim": self.sam2_embed_dim})
+        config.backbone = LlavaBackboneConfig(
+            vision_image_size=self.vision_image_size, vision_patch_size=self.vision_patch_size,
+            vision_hidden_size=self.vision_hidden_size, vision_layers=self.vision_layers,
+            vision_heads=2, vision_intermediate_size=2 * self.vision_hidden_size,
+            text_hidden_size=self.text_hidden_size, text_layers=self.text_layers,
+            text_heads=self.text_heads, text_intermediate_size=self.text_intermediate_size)
+        return config
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a training run needs; ``seed`` fixes init and data order."""
+
+    stages: tuple[StageConfig, ...]
+    model: ModelSizes = field(default_factory=ModelSizes)
+    data: DataConfig = field(default_factory=DataConfig)
+    seed: int = 0
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    eval_clips: int = 60  # validation expressions scored at the end of each stage
+    threads: int = 0  # torch threads; 0 = all cores
+
+    @property
+    def total_steps(self) -> int:
+        """Steps over all stages."""
+        return sum(s.steps for s in self.stages)
+
+    def stage_at(self, step: int) -> tuple[int, StageConfig, int]:
+        """(stage index, stage, step within the stage) of global ``step``."""
+        for index, stage in enumerate(self.stages):
+            if step < stage.steps:
+                return index, stage, step
+            step -= stage.steps
+        raise RunConfigError(f"step {step} is past the last stage")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> RunConfig:
+        """Read the YAML run config (sections: model, data, stages, and top-level knobs)."""
+        path = Path(path)
+        if not path.is_file():
+            raise RunConfigError(f"run config not found: {path}")
+        raw = yaml.safe_load(path.read_text()) or {}
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "run config") -> RunConfig:
+        """Build from plain data; unknown or bad fields raise ``RunConfigError``."""
+        try:
+            stages = tuple(StageConfig(**s) for s in raw.get("stages", ()))
+            if not stages:
+                raise RunConfigError("at least one stage is needed")
+            rest = {k: v for k, v in raw.items() if k not in ("stages", "model", "data")}
+            return cls(stages=stages, model=ModelSizes(**raw.get("model", {})),
+                       data=DataConfig(**raw.get("data", {})), **rest)
+        except TypeError as exc:  # unknown keys
+            raise RunConfigError(f"{where}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (what is written next to checkpoints)."""
+        return asdict(self)
