@@ -2,11 +2,17 @@
 
 1. Per-frame cost of ``push`` at frames ~100 / mid / end (one tracked goal, reasoning only
    once at the start) and peak RSS: must be flat.
-2. That cost divided by the floor: SAM2 image encoder + memory attention + heads for one
-   frame at the same size (and the floor with SAM2's memory encoder, which tracking needs).
+2. That cost divided by the floor (SAM2 image encoder + memory attention + heads for one
+   frame at the same size, and the floor with SAM2's memory encoder, which tracking needs),
+   engine and floor measured interleaved in rounds; min / median over the rounds, as a
+   neighbour's load moves both.
 3. TKS cost (SAM2 part) with cached features vs encoding per call vs the official approach
    (every sampled frame re-encoded for every candidate), same window.
 4. Latency of ``push`` while a reasoning run is in flight vs idle (asynchronous mode).
+5. Tracking cost per frame with 1, 2, 4, 8 goals (the image is encoded once per frame).
+
+Torch threads follow the node's budget (``compute.threads``: half the cores for tracking)
+unless ``--threads`` says otherwise.
 
     .venv/bin/python benchmarks/bench_engine.py            # defaults: 256 px, 2,000 frames
     .venv/bin/python benchmarks/bench_engine.py --frames 300 --image-size 128   # quick look
@@ -26,6 +32,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from vrs_hq_ros.engine.compute_budget import thread_budget, tune_malloc  # noqa: E402
 from vrs_hq_ros.engine.config import EngineConfig  # noqa: E402
 from vrs_hq_ros.engine.frames import Frame  # noqa: E402
 from vrs_hq_ros.engine.results import GoalAction, GoalCommand  # noqa: E402
@@ -150,6 +157,49 @@ def tks_cost(model: VRSHQ, frames: list[np.ndarray], repeats: int) -> dict[str, 
     return {name: statistics.median(t) for name, t in rows.items()} | {"_n": len(sampled)}
 
 
+def interleaved(model: VRSHQ, size: int, rounds: int, span: int) -> list[tuple[float, ...]]:
+    """Rounds of (push median, floor median, floor+mem median), measured back to back."""
+    config = EngineConfig(deterministic=True, window_length=8, stride=10**9,
+                          frames_per_window=4, max_age_s=1e9, lost_regrounding_frames=10**9)
+    engine = StreamingEngine(model, config)
+    engine.apply(GoalCommand(GoalAction.ADD, "g", SENTENCE))
+    frames = iter_frames(10**9, size, seed=2)
+    floor_frames = make_frames(12, size)
+    index, out = 0, []
+    for _ in range(20):  # grounding + warm-up
+        index += 1
+        engine.push(Frame(index * 33_000_000, next(frames)))
+    for _ in range(rounds):
+        times = []
+        for _ in range(span):
+            index += 1
+            rgb = next(frames)
+            start = time.perf_counter()
+            engine.push(Frame(index * 33_000_000, rgb))
+            times.append(time.perf_counter() - start)
+        floor, floor_mem = floor_cost(model, floor_frames, repeats=span // 2)
+        out.append((statistics.median(times), floor, floor_mem))
+    engine.close()
+    return out
+
+
+def goals_cost(model: VRSHQ, size: int, goals: int, span: int) -> float:
+    """Median push time with ``goals`` tracked goals (tracking only, after grounding)."""
+    config = EngineConfig(deterministic=True, window_length=8, stride=10**9,
+                          frames_per_window=4, max_age_s=1e9, lost_regrounding_frames=10**9)
+    engine = StreamingEngine(model, config)
+    for g in range(goals):
+        engine.apply(GoalCommand(GoalAction.ADD, f"g{g}", SENTENCE))
+    times = []
+    for i, rgb in enumerate(iter_frames(12 + span, size, seed=3)):
+        start = time.perf_counter()
+        engine.push(Frame((i + 1) * 33_000_000, rgb))
+        if i >= 12:
+            times.append(time.perf_counter() - start)
+    engine.close()
+    return statistics.median(times)
+
+
 def push_latency(model: VRSHQ, frames: list[np.ndarray]) -> dict[str, list[float]]:
     """Asynchronous engine: push latency with no reasoning scheduled vs a window every 2 frames.
 
@@ -190,29 +240,65 @@ def main() -> None:
                         help="SAM2 architecture (random weights either way)")
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--latency-frames", type=int, default=120)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (0: the node's budget for tracking)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved engine/floor rounds")
+    parser.add_argument("--span", type=int, default=30, help="frames per round")
+    parser.add_argument("--malloc-tuning", action="store_true",
+                        help="raise glibc's malloc trim / mmap thresholds (A/B; the node does not)")
+    parser.add_argument("--only", choices=("cost", "latency", "goals", "tks", "flat"),
+                        action="append", help="run only these sections")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or thread_budget(0)[0])
+    malloc = tune_malloc() if args.malloc_tuning else False
+    only = set(args.only or ("cost", "latency", "goals", "tks", "flat"))
     model = build_model(args.image_size, args.sam2)
     size = args.image_size
     print(f"# engine benchmark: SAM2 {args.sam2} at {size} px, frames {size}x{size}, "
-          f"torch threads {torch.get_num_threads()}, device cpu")
+          f"torch threads {torch.get_num_threads()}, malloc tuned {malloc}, device cpu, "
+          f"load avg {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if "cost" in only:
+        rows = interleaved(model, size, args.rounds, args.span)
+        print(f"\n| round ({args.span} frames) | push ms | floor ms | push / floor "
+              "| floor+mem ms | push / floor+mem |")
+        print("|---|---|---|---|---|---|")
+        for r, (push, floor, floor_mem) in enumerate(rows):
+            print(f"| {r} | {push * 1e3:.1f} | {floor * 1e3:.1f} | {push / floor:.2f} | "
+                  f"{floor_mem * 1e3:.1f} | {push / floor_mem:.2f} |")
+        ratios = [p / f for p, f, _ in rows]
+        ratios_mem = [p / m for p, _, m in rows]
+        print(f"push / floor: min {min(ratios):.2f} median {statistics.median(ratios):.2f}; "
+              f"push / floor+mem: min {min(ratios_mem):.2f} median "
+              f"{statistics.median(ratios_mem):.2f}")
+    if "goals" in only:
+        one = None
+        print("\n| goals | push ms/frame (median) | x one goal |")
+        print("|---|---|---|")
+        for goals in (1, 2, 4, 8):
+            seconds = goals_cost(model, size, goals, args.span)
+            one = one or seconds
+            print(f"| {goals} | {seconds * 1e3:.1f} | {seconds / one:.2f} |")
+    if "latency" in only:
+        _latency_table(model, args, size)
+    if "tks" in only:
+        _tks_table(model, make_frames(12, size))
+    if "flat" in only:
+        _flat_table(model, args, size)
+    print(f"\npeak RSS {peak_rss_mb():.0f} MB")
+
+
+def _flat_table(model, args, size) -> None:
 
     checkpoints = sorted({min(100, args.frames), args.frames // 2, args.frames})
     cost = per_frame_cost(model, iter_frames(args.frames, size), checkpoints,
                           span=min(100, checkpoints[0]))
-    frames = make_frames(12, size)
-    floor, floor_mem = floor_cost(model, frames, repeats=15)
-    print("\n| frame | push ms/frame | / floor (enc+attn+heads) | / floor (+mem enc) "
-          "| peak RSS MB |")
-    print("|---|---|---|---|---|")
+    print("\n| frame | push ms/frame (median of 100) | peak RSS MB |")
+    print("|---|---|---|")
     for frame, (seconds, rss) in cost.items():
-        print(f"| {frame} | {seconds * 1e3:.1f} | {seconds / floor:.2f} | "
-              f"{seconds / floor_mem:.2f} | {rss:.0f} |")
-    print(f"\nfloor: encoder + memory attention + heads {floor * 1e3:.1f} ms; "
-          f"with memory encoder {floor_mem * 1e3:.1f} ms")
+        print(f"| {frame} | {seconds * 1e3:.1f} | {rss:.0f} |")
 
+
+def _tks_table(model, frames) -> None:
     tks = tks_cost(model, frames, repeats=3)
     n = tks.pop("_n")
     print(f"\n| TKS SAM2 part, {n} candidates from a 12-frame window | ms | x cached |")
@@ -221,6 +307,8 @@ def main() -> None:
     for name, seconds in tks.items():
         print(f"| {name} | {seconds * 1e3:.1f} | {seconds / base:.1f} |")
 
+
+def _latency_table(model, args, size) -> None:
     split = push_latency(model, make_frames(args.latency_frames, size, seed=1))
     runs = split.pop("_runs")[0]
     print(f"\n| push latency (async, {runs} reasoning runs) | n | p50 ms | p99 ms |")
@@ -229,7 +317,6 @@ def main() -> None:
         if values:
             p50, p99 = np.percentile(np.array(values) * 1e3, [50, 99])
             print(f"| {name} | {len(values)} | {p50:.1f} | {p99:.1f} |")
-    print(f"\npeak RSS {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

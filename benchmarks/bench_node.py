@@ -1,12 +1,16 @@
-"""End-to-end latency and output rate of the segmentation node over real DDS (loopback).
+"""The segmentation node under a camera: separate node, publisher and observer processes.
 
-A publisher node sends rgb8 frames stamped with the current time; a subscriber measures
-"result received − image stamp" for every SegmentationResult. Prints one table row per input
-rate. Default: the random tiny model (VRSHQConfig.tiny(), built into a temp directory) at
-256 px on CPU, one goal.
+The node runs as a user starts it (``config/segment.yaml``, its own process); a publisher
+process sends rgb8 frames stamped with the send time at a fixed rate and QoS; this process
+sets the goals (reasoning runs on its own schedule), listens to ``~/result`` and
+``~/status`` and reports: frames sent (publisher), received / processed / dropped (node),
+results, result rate, latency (result received - image stamp) p50 / p99 / max, the longest
+gap between results, and the node's CPU use. Prints ``uptime`` with every row: the machine
+is shared, compare rows only at a similar load.
 
-    python benchmarks/bench_node.py                    # 10 Hz and flat-out, 40 frames each
-    python benchmarks/bench_node.py --model-dir DIR --device cuda --size 512 --rates 30 0
+    python benchmarks/bench_node.py --size 640x480 --rate 30 --reliability reliable
+    python benchmarks/bench_node.py --size 128x128 --reliability best_effort --goals 4
+    python benchmarks/bench_node.py --seconds 60 --size 1280x720 -p qos.reliability:=reliable
 """
 
 from __future__ import annotations
@@ -14,144 +18,169 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import tempfile
-import threading
+import subprocess
+import sys
 import time
 
 import numpy as np
 
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+NODE = "vrs_hq_segment"
+SENTENCES = ("the bright square", "the red object", "the moving block", "the thing on the left")
 
 
-def _tiny_model_dir(root: str) -> str:
-    from vrs_hq_ros.model.config import VRSHQConfig
-    from vrs_hq_ros.model.vrshq import VRSHQ
-
-    VRSHQ(VRSHQConfig.tiny()).save_pretrained(root)
-    return root
-
-
-def _run(args, model_dir: str, rate_hz: float) -> dict:
+def _publish(args) -> None:
+    """Publisher process: ``args.seconds`` of frames at ``args.rate``; prints frames sent."""
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
-    from rclpy.node import Node
-    from rclpy.parameter import Parameter
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
-    from vrs_hq_ros.msg import Goal, SegmentationResult
 
-    from vrs_hq_ros.ros.segment_node import SegmentNode
+    rclpy.init()
+    node = rclpy.create_node("bench_camera")
+    qos = QoSProfile(depth=args.depth, history=HistoryPolicy.KEEP_LAST,
+                     reliability=(ReliabilityPolicy.RELIABLE if args.reliability == "reliable"
+                                  else ReliabilityPolicy.BEST_EFFORT))
+    pub = node.create_publisher(Image, "/image", qos)
+    width, height = (int(v) for v in args.size.split("x"))
+    base = np.random.default_rng(0).integers(0, 80, (height, width, 3), dtype=np.uint8)
+    deadline = time.monotonic() + 30
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(args.start_delay)
+    sent, period = 0, 1.0 / args.rate
+    start = time.monotonic()
+    while time.monotonic() - start < args.seconds:
+        rgb = base.copy()
+        x = (sent * 5) % max(1, width - width // 4)
+        rgb[height // 3:height // 3 + height // 4, x:x + width // 4] = (250, 40, 40)
+        msg = Image(height=height, width=width, encoding="rgb8", step=width * 3,
+                    data=rgb.tobytes())
+        msg.header.frame_id = "camera"
+        msg.header.stamp = node.get_clock().now().to_msg()
+        pub.publish(msg)
+        sent += 1
+        time.sleep(max(0.0, start + sent * period - time.monotonic()))
+    print(f"SENT {sent}", flush=True)
+    time.sleep(1.0)  # reliable samples still in flight
+    node.destroy_node()
+    rclpy.shutdown()
 
-    context = rclpy.context.Context()
-    rclpy.init(context=context, domain_id=random.randint(1, 200))
-    # Reliable transport with a deep history: every frame reaches the node, so only the
-    # node's own queue drops frames and its counter shows them.
-    params = {"model.path": model_dir, "model.device": args.device, "autostart": True,
-              "model.image_size": args.image_size, "qos.reliability": "reliable",
-              "qos.depth": 200}
-    node = SegmentNode("bench_segment", context=context,
-                       parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    peer = Node("bench_peer", context=context)
-    latencies, done = [], []
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _observe(args) -> dict:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from vrs_hq_ros.msg import Goal, NodeStatus, SegmentationResult
+
+    env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(1, 200)))
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    params = [x for p in args.param for x in ("-p", p)]
+    node_proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from vrs_hq_ros.ros.segment_node import main; "
+         "sys.exit(main(sys.argv))", "--ros-args", "--params-file", args.params_file,
+         "-p", "autostart:=true", "-p", f"model.path:={args.model_dir}", *params], env=env)
+    rclpy.init()
+    peer = rclpy.create_node("bench_observer")
+    results: list[tuple[float, float]] = []  # (received monotonic, latency s)
+    status: list = []
+    answered: list = []  # every result, warm-up included
 
     def on_result(msg):
         now = peer.get_clock().now().nanoseconds
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        latencies.append((now - stamp) / 1e9)
-        done.append(time.monotonic())
+        results.append((time.monotonic(), (now - stamp) / 1e9))
+        answered.append(1)
 
-    peer.create_subscription(SegmentationResult, "/bench_segment/result", on_result, 100)
-    images = peer.create_publisher(Image, "/image", 100)
-    goals = peer.create_publisher(Goal, "/bench_segment/goal", 10)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
-    executor.add_node(node)
+    reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    peer.create_subscription(SegmentationResult, f"/{NODE}/result", on_result, reliable)
+    peer.create_subscription(NodeStatus, f"/{NODE}/status", status.append, reliable)
+    goals = peer.create_publisher(Goal, f"/{NODE}/goal", reliable)
+    executor = SingleThreadedExecutor()
     executor.add_node(peer)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    pub_proc = None
     try:
-        while images.get_subscription_count() == 0 or goals.get_subscription_count() == 0:
-            time.sleep(0.05)
-        goals.publish(Goal(goal_id="target", sentence="the bright square",
-                           action=Goal.ACTION_ADD))
-        while node.metrics.snapshot().goals_accepted == 0:
-            time.sleep(0.01)
-        rng = np.random.default_rng(0)
-        base = rng.integers(0, 80, (args.size, args.size, 3), dtype=np.uint8)
-        for _ in range(args.warmup):  # first frames pay for lazy initialisation
-            images.publish(_frame(peer, base, 0))
-            time.sleep(1.0)
-        latencies.clear()
-        done.clear()
-        period = 1.0 / rate_hz if rate_hz > 0 else 0.0
-        start = time.monotonic()
-        for i in range(args.frames):
-            images.publish(_frame(peer, base, i))
-            time.sleep(max(0.0, start + (i + 1) * period - time.monotonic()))
-        deadline = time.monotonic() + 60
-        while not _settled(node.metrics.snapshot(), args.warmup + args.frames):
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        time.sleep(0.2)  # the last result crossing DDS
-        snap = node.metrics.snapshot()
+        deadline = time.monotonic() + 120
+        while goals.get_subscription_count() == 0 or not status:
+            executor.spin_once(timeout_sec=0.1)
+            if time.monotonic() > deadline or node_proc.poll() is not None:
+                raise RuntimeError("the node did not come up")
+        for i in range(args.goals):
+            goals.publish(Goal(goal_id=f"g{i}", sentence=SENTENCES[i % len(SENTENCES)],
+                               action=Goal.ACTION_ADD))
+        pub_proc = subprocess.Popen(
+            [sys.executable, __file__, "--publisher", "--size", args.size, "--rate",
+             str(args.rate), "--seconds", str(args.seconds), "--reliability",
+             args.reliability, "--depth", str(args.depth)], env=env,
+            stdout=subprocess.PIPE, text=True)
+        while not results and pub_proc.poll() is None:  # warm-up: lazy init, first frames
+            executor.spin_once(timeout_sec=0.1)
+        results.clear()
+        cpu0, t0 = _cpu_s(node_proc.pid), time.monotonic()
+        while pub_proc.poll() is None:
+            executor.spin_once(timeout_sec=0.1)
+        cpu1, t1 = _cpu_s(node_proc.pid), time.monotonic()
+        end = time.monotonic() + 3.0  # last results and one more status
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.1)
+        sent = int(pub_proc.stdout.read().split("SENT")[-1].split()[0])
     finally:
-        executor.shutdown(timeout_sec=5)
-        node.shutdown()
-        node.destroy_node()
+        if pub_proc is not None and pub_proc.poll() is None:
+            pub_proc.kill()
+        node_proc.terminate()
+        node_proc.wait(30)
         peer.destroy_node()
-        context.try_shutdown()
-    span = done[-1] - done[0] if len(done) > 1 else float("nan")
-    p50, p99 = (np.percentile(latencies, [50, 99]) if latencies else (float("nan"),) * 2)
-    return {"rate": rate_hz, "sent": args.frames, "results": len(latencies),
-            "received": snap.frames_received - args.warmup,
-            "dropped": snap.frames_dropped, "p50": p50, "p99": p99,
-            "out_hz": (len(done) - 1) / span if len(done) > 1 else 0.0}
-
-
-def _settled(snap, sent: int) -> bool:
-    """Every sent frame has been answered, dropped or rejected."""
-    handled = snap.frames_processed + snap.frames_dropped + snap.frames_rejected
-    return snap.frames_received >= sent and handled >= snap.frames_received
-
-
-def _frame(peer, base: np.ndarray, i: int):
-    from sensor_msgs.msg import Image
-
-    rgb = base.copy()
-    x = (i * 7) % (rgb.shape[1] - 48)
-    rgb[40:88, x:x + 48] = (250, 40, 40)
-    msg = Image(height=rgb.shape[0], width=rgb.shape[1], encoding="rgb8",
-                step=rgb.shape[1] * 3, data=rgb.tobytes())
-    msg.header.stamp = peer.get_clock().now().to_msg()
-    msg.header.frame_id = "camera"
-    return msg
+        rclpy.try_shutdown()
+    last = status[-1]
+    times = np.array([t for t, _ in results])
+    lat = np.array([v for _, v in results]) if results else np.array([np.nan])
+    return {"sent": sent, "received": last.frames_received, "results": len(answered),
+            "processed": last.frames_processed, "dropped": last.frames_dropped,
+            "rate": (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0,
+            "p50": np.percentile(lat, 50),
+            "p99": np.percentile(lat, 99), "max": lat.max(),
+            "gap": np.diff(times).max() if len(times) > 1 else float("nan"),
+            "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "reasoning": last.reasoning_runs}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", help="saved VRS-HQ (default: a fresh tiny model)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--size", type=int, default=256, help="square frame side (px)")
-    parser.add_argument("--image-size", type=int, default=256,
-                        help="SAM2 input side (model.image_size; 0 = the model's own)")
-    parser.add_argument("--frames", type=int, default=40)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--rates", type=float, nargs="+", default=[10.0, 0.0],
-                        help="input rates in Hz (0 = as fast as possible)")
+    parser.add_argument("--publisher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--model-dir", default="models/vrs_hq_tiny")
+    parser.add_argument("--params-file", default="config/segment.yaml")
+    parser.add_argument("-p", "--param", action="append", default=[],
+                        help="extra node parameter NAME:=VALUE (repeatable)")
+    parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
+    parser.add_argument("--rate", type=float, default=30.0, help="publisher rate (Hz)")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--reliability", default="reliable", choices=("reliable", "best_effort"))
+    parser.add_argument("--depth", type=int, default=5, help="publisher history depth")
+    parser.add_argument("--goals", type=int, default=1)
+    parser.add_argument("--start-delay", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = args.model_dir or _tiny_model_dir(tmp)
-        rows = [_run(args, model_dir, rate) for rate in args.rates]
-    print(f"\nnode end-to-end, {args.size}x{args.size} rgb8 frames, SAM2 input "
-          f"{args.image_size or 'model default'} px, device {args.device}, model "
-          f"{args.model_dir or 'tiny random'}, queue depth 1 (drop_oldest), "
-          f"latency = result received - image stamp")
-    print(f"{'input Hz':>9} {'sent':>5} {'received':>9} {'results':>8} {'dropped':>8} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'output Hz':>10}")
-    for r in rows:
-        rate = "max" if r["rate"] == 0 else f"{r['rate']:.1f}"
-        print(f"{rate:>9} {r['sent']:>5} {r['received']:>9} {r['results']:>8} {r['dropped']:>8} "
-              f"{r['p50'] * 1e3:>8.1f} {r['p99'] * 1e3:>8.1f} {r['out_hz']:>10.2f}")
+    if args.publisher:
+        _publish(args)
+        return
+    r = _observe(args)
+    load = os.getloadavg()
+    print(f"\nnode: {args.size} rgb8 {args.reliability} publisher at {args.rate:g} Hz for "
+          f"{args.seconds:g} s, {args.goals} goal(s), {args.params_file} {args.param}, "
+          f"model {args.model_dir}; load avg {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{'sent':>6} {'recv':>6} {'recv %':>7} {'proc':>6} {'drop':>6} {'results':>8} "
+          f"{'res/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'gap s':>6} {'cpu %':>6} "
+          f"{'reason':>6}")
+    print(f"{r['sent']:>6} {r['received']:>6} {100 * r['received'] / max(1, r['sent']):>7.1f} "
+          f"{r['processed']:>6} {r['dropped']:>6} {r['results']:>8} {r['rate']:>6.1f} "
+          f"{r['p50'] * 1e3:>7.0f} {r['p99'] * 1e3:>7.0f} {r['max'] * 1e3:>7.0f} "
+          f"{r['gap']:>6.2f} {r['cpu']:>6.0f} {r['reasoning']:>6}")
+    print("(sent / received / processed / dropped / results: whole run; rate, latency, gap, "
+          "cpu: after the first result)")
 
 
 if __name__ == "__main__":

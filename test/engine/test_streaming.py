@@ -157,3 +157,21 @@ def test_a_new_image_size_restarts_the_tracks(model, clip):
     assert after.state is TrackState.SEARCHING and after.mask_hw.shape == (60, 80)
     assert engine.stats().buffered_frames == 1
     engine.close()
+
+
+@pytest.mark.parametrize("jump", ["backward", "reset_stream"])
+def test_a_time_jump_starts_a_new_stream_that_keeps_and_regrounds_the_goals(model, clip, jump):
+    engine = StreamingEngine(model, EngineConfig(deterministic=True, **SMALL))
+    engine.apply(GoalCommand(GoalAction.ADD, "a", "the red square"))
+    before = [engine.push(Frame(stamp(100 + i), rgb)) for i, rgb in enumerate(clip[:4])]
+    assert before[-1].goals[0].state is TrackState.TRACKED
+    if jump == "reset_stream":
+        engine.reset_stream()
+    # a bag replayed with --loop: stamps start again from the beginning
+    after = [engine.push(Frame(stamp(i), rgb)) for i, rgb in enumerate(clip[:4])]
+    assert after[0].goals[0].state is TrackState.SEARCHING  # the old track is gone
+    assert after[-1].goals[0].state is TrackState.TRACKED  # the kept goal was re-grounded
+    assert after[-1].goals[0].keyframe_stamp_ns <= stamp(3)
+    stats = engine.stats()
+    assert stats.stream_restarts == 1 and stats.goals == 1 and stats.buffered_frames == 4
+    engine.close()

@@ -54,3 +54,28 @@ def test_invalid_depth_and_policy_are_rejected():
         FrameQueue(depth=0)
     with pytest.raises(ValueError):
         FrameQueue(policy="keep_everything")
+
+
+def test_stamp_gaps_count_frames_lost_before_the_callback():
+    from vrs_hq_ros.ros.frame_queue import StampGapCounter
+
+    gaps = StampGapCounter()
+    period = 33_333_333
+    stamps = [i * period for i in range(10)] + [12 * period, 13 * period, 17 * period]
+
+    lost = [gaps.add(s) for s in stamps]
+
+    assert lost[10] == 2 and lost[12] == 3
+    assert gaps.lost == 5
+
+
+def test_stamps_going_back_reset_instead_of_counting():
+    from vrs_hq_ros.ros.frame_queue import StampGapCounter
+
+    gaps = StampGapCounter()
+    for i in range(10):
+        gaps.add(1_000_000_000 + i * 50_000_000)
+    gaps.add(0)  # a replay restarts
+    gaps.add(10_000_000_000)
+
+    assert gaps.lost == 0

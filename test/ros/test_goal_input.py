@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -69,3 +70,28 @@ def test_goal_book_replays_live_goals_after_remove_and_clear():
     assert book.replay() == [GoalCommand(GoalAction.ADD, "a", "z")]
     book.record(GoalCommand(GoalAction.CLEAR_ALL))
     assert book.replay() == []
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("x" * 401, "401 characters is longer than goals.max_sentence_chars = 400"),
+    ("the red\0 cup", "NUL character at position 7"),
+    ("the red\x1b[2J cup", "control character '\\x1b'"),
+    ("the red\ncup", "control character '\\n'"),
+])
+def test_long_nul_and_control_character_sentences_are_rejected_with_the_reason(sentence,
+                                                                               reason):
+    with pytest.raises(GoalMessageError, match=re.escape(reason)):
+        goal_msg_to_command(_goal(0, sentence=sentence))
+    with pytest.raises(GoalMessageError, match=re.escape(reason)):
+        TextGoalInput().commands(sentence)
+    assert goal_msg_to_command(_goal(0, sentence="x" * 400)).sentence == "x" * 400
+
+
+def test_a_replace_with_the_live_sentence_is_recognised_as_unchanged():
+    book = GoalBook(max_goals=2)
+    book.record(GoalCommand(GoalAction.ADD, "cup", "the red cup"))
+
+    assert book.unchanged(GoalCommand(GoalAction.REPLACE, "cup", "the red cup"))
+    assert not book.unchanged(GoalCommand(GoalAction.REPLACE, "cup", "the blue cup"))
+    assert not book.unchanged(GoalCommand(GoalAction.ADD, "cup", "the red cup"))
+    assert not book.unchanged(GoalCommand(GoalAction.REPLACE, "mug", "the red cup"))

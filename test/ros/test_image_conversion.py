@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import sys
+import zlib
 from types import SimpleNamespace
 
 import cv2
@@ -111,21 +113,55 @@ def test_zero_size_raises_an_empty_image_error():
 
 
 def test_errors_carry_distinct_causes_for_counting():
-    causes = {ic.UnsupportedEncodingError.cause, ic.ImageLayoutError.cause,
-              ic.EmptyImageError.cause, ic.ImageSizeChangedError.cause}
+    errors = (ic.UnsupportedEncodingError, ic.ImageLayoutError, ic.EmptyImageError,
+              ic.ImageTooLargeError)
 
-    assert len(causes) == 4
-    assert all(issubclass(e, ic.ImageConversionError) for e in
-               (ic.UnsupportedEncodingError, ic.ImageLayoutError, ic.EmptyImageError,
-                ic.ImageSizeChangedError))
+    assert len({e.cause for e in errors}) == 4
+    assert all(issubclass(e, ic.ImageConversionError) for e in errors)
 
 
-def test_stream_size_is_fixed_by_the_first_frame():
-    size = ic.check_stream_size(None, RGB)
+def test_stream_size_reports_a_change_and_takes_the_new_size():
+    size, changed = ic.stream_size(None, RGB)
+    same, changed_again = ic.stream_size(size, RGB.copy())
+    narrower, narrowed = ic.stream_size(size, RGB[:, :6])
 
-    assert ic.check_stream_size(size, RGB.copy()) == (5, 7)
-    with pytest.raises(ic.ImageSizeChangedError, match="7x5 to 6x5"):
-        ic.check_stream_size(size, RGB[:, :6])
+    assert (size, changed, same, changed_again) == ((5, 7), False, (5, 7), False)
+    assert (narrower, narrowed) == ((5, 6), True)
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid all-black RGB PNG: a small file that decodes to ``width`` x ``height``."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    packer, row = zlib.compressobj(9), b"\0" * (1 + 3 * width)  # filter byte + pixels
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b""))
+
+
+def test_a_compressed_bomb_is_refused_from_its_header_before_decoding():
+    bomb = png_bomb(3000, 3000)
+    assert len(bomb) < 100_000  # 27 MB of pixels in a small file
+
+    assert ic.compressed_size(bomb) == (3000, 3000)
+    with pytest.raises(ic.ImageTooLargeError, match="3000x3000 = 9000000 px"):
+        ic.compressed_to_rgb(SimpleNamespace(format="png", data=bomb), max_pixels=1_000_000)
+    assert ic.compressed_to_rgb(SimpleNamespace(format="png", data=bomb)).shape == (3000, 3000, 3)
+
+
+def test_jpeg_size_comes_from_the_header_and_raw_images_obey_the_limit_too():
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((40, 60, 3), np.uint8))
+    assert ok
+
+    assert ic.compressed_size(jpeg.tobytes()) == (60, 40)
+    assert ic.compressed_to_rgb(SimpleNamespace(format="jpeg", data=jpeg.tobytes()),
+                                max_pixels=2400).shape == (40, 60, 3)
+    with pytest.raises(ic.ImageTooLargeError, match="input.max_pixels = 34"):
+        ic.image_to_rgb(_msg(RGB, "rgb8"), max_pixels=34)
+    assert ic.image_to_rgb(_msg(RGB, "rgb8"), max_pixels=35).shape == (5, 7, 3)
 
 
 def test_compressed_png_decodes_to_rgb():
@@ -140,6 +176,8 @@ def test_compressed_png_decodes_to_rgb():
 def test_undecodable_compressed_data_raises_a_named_error():
     with pytest.raises(ic.UnsupportedEncodingError, match="cannot decode"):
         ic.compressed_to_rgb(SimpleNamespace(format="jpeg", data=b"not a jpeg"))
+    with pytest.raises(ic.UnsupportedEncodingError, match="header"):
+        ic.compressed_to_rgb(SimpleNamespace(format="jpeg", data=b"not a jpeg"), max_pixels=10)
 
 
 def test_rgb_and_mono8_fields_round_trip_through_the_reader():

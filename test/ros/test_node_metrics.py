@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vrs_hq_ros.ros.node_metrics import NodeMetrics, RateMeter
+from vrs_hq_ros.ros.node_metrics import LogThrottle, MetricsSnapshot, NodeMetrics, RateMeter
 
 
 def test_rate_meter_measures_events_per_second_in_its_window():
@@ -16,17 +16,32 @@ def test_rate_meter_measures_events_per_second_in_its_window():
     assert meter.rate_hz(20.0) == 0.0  # everything aged out
 
 
-def test_reject_reports_each_cause_once_and_counts_every_frame():
+def test_reject_counts_every_frame_per_cause_and_reset_zeroes_everything():
     metrics = NodeMetrics()
 
-    firsts = [metrics.reject("layout", "bad step"), metrics.reject("layout", "bad step"),
-              metrics.reject("encoding", "yuv")]
+    for cause, text in (("layout", "bad step"), ("layout", "bad step"), ("encoding", "yuv")):
+        metrics.reject(cause, text)
+    metrics.stream_restart("backward")
     snap = metrics.snapshot()
 
-    assert firsts == [True, False, True]
     assert snap.frames_rejected == 3
     assert snap.rejected_by_cause == {"layout": 2, "encoding": 1}
-    assert snap.last_error == "yuv"
+    assert snap.last_error == "yuv" and snap.seconds_since_problem is not None
+    assert (snap.stream_restarts, snap.restarts_by_cause) == (1, {"backward": 1})
+    metrics.reset()
+    assert metrics.snapshot() == MetricsSnapshot()
+
+
+def test_log_throttle_logs_each_cause_at_most_once_per_period_with_the_count():
+    throttle = LogThrottle(period_s=5.0)
+
+    due = [throttle.due("layout", t) for t in (0.0, 1.0, 2.0, 3.0)]
+    other = throttle.due("encoding", 3.0)
+    later = throttle.due("layout", 6.0)
+
+    assert due == [1, None, None, None]  # the first line at once, then quiet
+    assert other == 1  # causes are throttled separately
+    assert later == 4  # the three held back plus this one
 
 
 def test_latency_percentiles_and_counters():

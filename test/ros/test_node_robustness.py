@@ -31,24 +31,27 @@ def test_malformed_images_are_counted_per_cause_and_the_node_keeps_running(
     unknown = image_factory(3_000_000_000)
     unknown.encoding = "yuv422_yuy2"
     empty = Image(encoding="rgb8")
-    resized = image_factory(4_000_000_000, hw=(32, 48))
-    for bad in (wrong_step, unknown, empty, resized):
+    for bad in (wrong_step, unknown, empty):
         images.publish(bad)
-    harness.wait_for(lambda: harness.node.metrics.snapshot().frames_rejected == 4, 10.0,
-                     "four rejections")
+    harness.wait_for(lambda: harness.node.metrics.snapshot().frames_rejected == 3, 10.0,
+                     "three rejections")
+    resized = image_factory(4_000_000_000, hw=(32, 48))  # a new size: tracks restart
+    images.publish(resized)
+    _wait_result(harness, results, resized.header, "frame of a new size")
     after = image_factory(5_000_000_000)
     images.publish(after)
     _wait_result(harness, results, after.header, "good frame after the bad ones")
 
     snap = harness.node.metrics.snapshot()
-    assert snap.rejected_by_cause == {"layout": 1, "encoding": 1, "empty": 1,
-                                      "size_changed": 1}
-    assert snap.frames_received == 6 and snap.frames_processed == 2
-    harness.wait_for(lambda: statuses and statuses[-1].frames_rejected == 4, 10.0, "status")
-    assert "frame size changed" in statuses[-1].last_error
-    harness.wait_for(lambda: diagnostics and _diag(diagnostics[-1], "frames_rejected") == "4",
+    assert snap.rejected_by_cause == {"layout": 1, "encoding": 1, "empty": 1}
+    assert snap.restarts_by_cause == {"size": 2}  # there and back
+    assert snap.frames_received == 6 and snap.frames_processed == 3
+    harness.wait_for(lambda: statuses and statuses[-1].frames_rejected == 3, 10.0, "status")
+    assert "zero size" in statuses[-1].last_error
+    harness.wait_for(lambda: diagnostics and _diag(diagnostics[-1], "frames_rejected") == "3",
                      10.0, "diagnostics")
-    assert _diag(diagnostics[-1], "rejected_size_changed") == "1"
+    assert _diag(diagnostics[-1], "rejected_layout") == "1"
+    assert _diag(diagnostics[-1], "restarts_size") == "2"
 
 
 def _diag(array, key):

@@ -148,7 +148,7 @@ def test_a_text_goal_replaces_every_goal_and_an_empty_one_clears(
                      image_factory)
     client.goal(Goal.ACTION_ADD, "cup", "the red square")
 
-    client.say("the bright square", commands=2)  # CLEAR_ALL + ADD
+    client.say("the bright square", commands=1)  # CLEAR_ALL + ADD: one goal input
     spoken = client.frame()[0]
     client.say("", commands=1)  # CLEAR_ALL
     cleared = client.frame()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -12,6 +13,9 @@ from vrs_hq_ros.engine.regrounding import RegroundingJob, RegroundingOutcome
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+# Linux niceness added to the reasoning thread: when the cores are contended the kernel runs
+# the frame thread first, so reasoning delays the newest frame's answer less.
+REASONING_NICENESS = 10
 
 
 class ReasoningWorker:
@@ -67,6 +71,11 @@ class ReasoningWorker:
             logger.warning("reasoning worker still busy after %.0f s; leaving it", timeout_s)
 
     def _loop(self) -> None:
+        try:  # per-thread on Linux (a thread id is a process id for setpriority)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           os.getpriority(os.PRIO_PROCESS, 0) + REASONING_NICENESS)
+        except (AttributeError, OSError):  # not Linux, or not permitted: keep the default
+            logger.debug("could not lower the reasoning thread's priority")
         while True:
             job = self._jobs.get()
             if job is _STOP:

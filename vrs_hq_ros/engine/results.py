@@ -87,3 +87,4 @@ class EngineStats:
     keyframes_stale: int = 0  # keyframes that left the buffer before they arrived
     last_catch_up_frames: int = 0  # frames re-tracked after the last applied keyframe
     buffered_frames: int = 0  # frames (with SAM2 features) held for windows and catch-up
+    stream_restarts: int = 0  # time jumps / size changes that started a new stream

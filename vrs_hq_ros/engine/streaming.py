@@ -114,13 +114,18 @@ class StreamingEngine:
         if not isinstance(frame, Frame):
             raise FrameError(f"expected an engine Frame, got {type(frame).__name__}")
         frame.check()
-        if self._last_stamp_ns is not None and frame.stamp_ns <= self._last_stamp_ns:
-            raise FrameError(f"frame stamp {frame.stamp_ns} ns is not after the previous "
-                             f"{self._last_stamp_ns} ns; frames must arrive in time order")
+        if self._last_stamp_ns is not None and frame.stamp_ns == self._last_stamp_ns:
+            raise FrameError(f"frame stamp {frame.stamp_ns} ns repeats the previous frame's; "
+                             "the duplicate is skipped")
+        if self._last_stamp_ns is not None and frame.stamp_ns < self._last_stamp_ns:
+            # A bag replayed with --loop, a simulator reset: a new stream, never a lock.
+            logger.info("frame stamp went back from %d to %d ns: new stream",
+                        self._last_stamp_ns, frame.stamp_ns)
+            self.reset_stream()
         if self._frame_hw is not None and frame.size_hw != self._frame_hw:
-            logger.warning("frame size changed from %s to %s: tracks restart",
-                           self._frame_hw, frame.size_hw)
-            self._restart_tracks()
+            logger.info("frame size changed from %s to %s: tracks restart",
+                        self._frame_hw, frame.size_hw)
+            self.reset_stream()
         self._last_stamp_ns, self._frame_hw = frame.stamp_ns, frame.size_hw
         features = self._positions.share(self.model.encode_frames([frame.rgb])[0])
         item = BufferedFrame(index=self._next_index, frame=frame, features=features)
@@ -128,7 +133,15 @@ class StreamingEngine:
         self.buffer.append(item)
         return item
 
-    def _restart_tracks(self) -> None:
+    def reset_stream(self) -> None:
+        """Start a new stream: drop buffered frames and tracks, keep goals (re-grounded anew).
+
+        For a time jump (bag loop, simulator reset, driver restart) or a frame size change;
+        the next frame is accepted whatever its stamp or size.
+        """
+        self._check_open()
+        self._stats.stream_restarts += 1
+        self._last_stamp_ns = self._frame_hw = None
         self.buffer.clear()
         for goal in self.goals:
             goal.track, goal.last_window_index, goal.reasoning_in_flight = None, None, False

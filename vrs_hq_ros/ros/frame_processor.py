@@ -16,6 +16,49 @@ from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame
 logger = logging.getLogger(__name__)
 
 
+class DuplicateStampError(ValueError):
+    """A frame repeats the previous frame's stamp; it is skipped, the stream goes on."""
+
+    cause = "duplicate_stamp"
+
+
+class StreamWatch:
+    """Decides when the frame stamps start a new stream (thread-safe).
+
+    ``check(stamp_ns)`` returns why a new stream starts with this frame ("backward": a bag
+    replayed with --loop, a camera driver restart, a zero stamp; "forward": a jump beyond
+    ``max_jump_ns``; "clock": the ROS clock jumped, e.g. a simulator reset under
+    use_sim_time), or None; it raises ``DuplicateStampError`` for a repeated stamp.
+    """
+
+    def __init__(self, max_jump_ns: int):
+        self.max_jump_ns = max_jump_ns
+        self._last_ns: int | None = None
+        self._clock_jumped = False
+        self._lock = threading.Lock()
+
+    def clock_jumped(self) -> None:
+        """Note a ROS clock jump: the next frame starts a new stream."""
+        with self._lock:
+            self._clock_jumped = True
+
+    def check(self, stamp_ns: int) -> str | None:
+        """Classify the next frame's stamp (see the class docstring)."""
+        with self._lock:
+            last, self._last_ns = self._last_ns, stamp_ns
+            if self._clock_jumped:
+                self._clock_jumped = False
+                return "clock"
+            if last is None:
+                return None
+            if stamp_ns == last:
+                raise DuplicateStampError(f"frame stamp {stamp_ns} ns repeats the previous "
+                                          "frame's; skipped")
+            if stamp_ns < last:
+                return "backward"
+            return "forward" if stamp_ns - last > self.max_jump_ns else None
+
+
 class FrameProcessor:
     """A thread that runs ``push(frame)`` and hands each result to ``on_result``.
 

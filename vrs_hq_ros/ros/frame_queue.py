@@ -89,3 +89,39 @@ class FrameQueue:
     def __len__(self) -> int:
         with self._ready:
             return len(self._frames)
+
+
+class StampGapCounter:
+    """Estimates frames lost before the image callback from gaps between header stamps.
+
+    Middleware losses (a best-effort reader dropping fragments, a full reader history)
+    happen before any callback, so no counter in the node sees them. A camera stamps at a
+    steady period: the smallest recent stamp step is that period (a median would grow with
+    the losses it should count), and a step of ``k`` periods means ``k - 1`` frames never
+    arrived. Stamps that go back (a replay restarting) reset the estimate instead of
+    counting. When nearly every frame is lost no step shows the period: an underestimate.
+    """
+
+    def __init__(self, history: int = 31):
+        self._steps: collections.deque[int] = collections.deque(maxlen=history)
+        self._last_ns: int | None = None
+        self._lock = threading.Lock()
+        self.lost = 0
+
+    def add(self, stamp_ns: int) -> int:
+        """Record a received stamp; return the frames estimated lost just before it."""
+        with self._lock:
+            last, self._last_ns = self._last_ns, stamp_ns
+            if last is None or stamp_ns <= last:
+                if last is not None:
+                    self._steps.clear()
+                return 0
+            step = stamp_ns - last
+            lost = 0
+            if len(self._steps) >= 3:
+                period = float(min(self._steps))
+                missing = round(step / period) - 1
+                lost = missing if missing > 0 and step > 1.5 * period else 0
+            self._steps.append(step if lost == 0 else int(step / (lost + 1)))
+            self.lost += lost
+            return lost

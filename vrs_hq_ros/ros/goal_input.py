@@ -15,15 +15,38 @@ Two inputs:
 
 from __future__ import annotations
 
+import unicodedata
+
 from vrs_hq_ros.engine.results import GoalAction, GoalCommand
+
+DEFAULT_MAX_SENTENCE_CHARS = 400
 
 
 class GoalMessageError(ValueError):
-    """A Goal message carries an action the node does not know."""
+    """A goal input is refused: unknown action, or a sentence that is too long or not text."""
 
 
-def goal_msg_to_command(msg) -> GoalCommand:
-    """Convert a ``vrs_hq_ros/msg/Goal`` to a ``GoalCommand`` (the engine judges ids, sentences)."""
+def check_sentence(sentence: str, max_chars: int = DEFAULT_MAX_SENTENCE_CHARS) -> str:
+    """Return ``sentence`` stripped; ``GoalMessageError`` if too long or holding control chars.
+
+    A long sentence would be logged and copied into every GoalResult; a NUL would be cut off
+    silently by the C layers of ROS, so both are refused with the reason instead.
+    """
+    sentence = sentence.strip()
+    if len(sentence) > max_chars:
+        raise GoalMessageError(f"sentence of {len(sentence)} characters is longer than "
+                               f"goals.max_sentence_chars = {max_chars}")
+    if "\0" in sentence:
+        raise GoalMessageError(f"sentence contains a NUL character at position "
+                               f"{sentence.index(chr(0))}")
+    bad = next((c for c in sentence if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise GoalMessageError(f"sentence contains the control character {bad!r}")
+    return sentence
+
+
+def goal_msg_to_command(msg, max_chars: int = DEFAULT_MAX_SENTENCE_CHARS) -> GoalCommand:
+    """Convert a ``vrs_hq_ros/msg/Goal`` to a ``GoalCommand`` (the engine judges ids)."""
     try:
         action = GoalAction(int(msg.action))
     except ValueError:
@@ -31,19 +54,24 @@ def goal_msg_to_command(msg) -> GoalCommand:
                                f"expected 0..3 (ADD, REPLACE, REMOVE, CLEAR_ALL)") from None
     if action is GoalAction.CLEAR_ALL:
         return GoalCommand(action)
-    return GoalCommand(action, goal_id=msg.goal_id, sentence=msg.sentence.strip())
+    sentence = check_sentence(msg.sentence, max_chars) if msg.sentence else ""
+    return GoalCommand(action, goal_id=msg.goal_id, sentence=sentence)
 
 
 class TextGoalInput:
     """Turns sentences typed on the text topic into commands (see the module docstring)."""
 
-    def __init__(self, goal_id: str = "text"):
+    def __init__(self, goal_id: str = "text", max_chars: int = DEFAULT_MAX_SENTENCE_CHARS):
         self.goal_id = goal_id
+        self.max_chars = max_chars
         self._current: str | None = None  # the sentence that is the only goal, if known
 
     def commands(self, text: str) -> list[GoalCommand]:
-        """Return the commands that make ``text`` the only goal; [] if it already is."""
-        sentence = text.strip()
+        """Return the commands that make ``text`` the only goal; [] if it already is.
+
+        ``GoalMessageError`` if the sentence is refused (see ``check_sentence``).
+        """
+        sentence = check_sentence(text, self.max_chars)
         if sentence == self._current:
             return []
         self._current = sentence
@@ -78,6 +106,11 @@ class GoalBook:
         if creates and cmd.goal_id not in self.goals and len(self.goals) >= self.max_goals:
             raise GoalLimitError(f"goal {cmd.goal_id!r} rejected: {len(self.goals)} goals are "
                                  f"live and goals.max_goals is {self.max_goals}")
+
+    def unchanged(self, cmd: GoalCommand) -> bool:
+        """Return True for a REPLACE that sets a live goal to the sentence it already has."""
+        return (cmd.action is GoalAction.REPLACE and cmd.goal_id in self.goals
+                and self.goals[cmd.goal_id] == cmd.sentence)
 
     def record(self, cmd: GoalCommand) -> None:
         """Update the record after the engine accepted ``cmd``."""

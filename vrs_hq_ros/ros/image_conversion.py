@@ -11,7 +11,9 @@ same validation, so errors are identical either way); a numpy path does the work
 from __future__ import annotations
 
 import functools
+import io
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +43,20 @@ class EmptyImageError(ImageConversionError):
     """Height or width is zero."""
 
     cause = "empty"
+
+
+class ImageTooLargeError(ImageConversionError):
+    """The image has more pixels than ``input.max_pixels`` (checked before decoding)."""
+
+    cause = "too_large"
+
+
+def check_pixels(width: int, height: int, max_pixels: int | None, what: str = "image") -> None:
+    """Raise ``ImageTooLargeError`` if ``width`` × ``height`` exceeds ``max_pixels``."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{what} is {width}x{height} = {width * height} px, more than input.max_pixels "
+            f"= {max_pixels}")
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,8 @@ def _cv_bridge():
     return CvBridge()
 
 
-def _pixels(msg, table: dict[str, _Encoding]) -> tuple[np.ndarray, _Encoding]:
+def _pixels(msg, table: dict[str, _Encoding],
+            max_pixels: int | None = None) -> tuple[np.ndarray, _Encoding]:
     """Validate ``msg``'s layout and view its data as ``[H, W, C]`` (row padding dropped)."""
     encoding = table.get(msg.encoding)
     if encoding is None:
@@ -88,6 +105,7 @@ def _pixels(msg, table: dict[str, _Encoding]) -> tuple[np.ndarray, _Encoding]:
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise EmptyImageError(f"image has zero size ({width}x{height})")
+    check_pixels(width, height, max_pixels)
     dtype = np.dtype(encoding.dtype).newbyteorder(">" if msg.is_bigendian else "<")
     row_bytes = width * encoding.channels * dtype.itemsize
     if step < row_bytes:
@@ -104,9 +122,9 @@ def _pixels(msg, table: dict[str, _Encoding]) -> tuple[np.ndarray, _Encoding]:
     return pixels, encoding
 
 
-def image_to_rgb(msg) -> np.ndarray:
+def image_to_rgb(msg, max_pixels: int | None = None) -> np.ndarray:
     """Convert a colour or mono ``sensor_msgs/Image`` to RGB uint8 ``[H, W, 3]`` (a new array)."""
-    pixels, encoding = _pixels(msg, _COLOUR)
+    pixels, encoding = _pixels(msg, _COLOUR, max_pixels)
     bridge = _cv_bridge()
     if bridge is not None:
         return np.ascontiguousarray(bridge.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
@@ -125,13 +143,40 @@ def depth_to_metres(msg) -> np.ndarray:
     return depth
 
 
-def compressed_to_rgb(msg) -> np.ndarray:
-    """Decode a ``sensor_msgs/CompressedImage`` (jpeg / png) to RGB uint8 ``[H, W, 3]``."""
+def compressed_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a compressed image's header, without decoding its pixels.
+
+    PIL's ``Image.open`` is lazy: it parses the header only. Its own decompression-bomb
+    guard is silenced here because ``input.max_pixels`` is the limit that applies.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Image.DecompressionBombError as exc:  # > 2x PIL's limit: too large for any setting
+        raise ImageTooLargeError(f"compressed image header: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UnsupportedEncodingError(f"cannot read the compressed image header: {exc}") from None
+
+
+def compressed_to_rgb(msg, max_pixels: int | None = None) -> np.ndarray:
+    """Decode a ``sensor_msgs/CompressedImage`` (jpeg / png) to RGB uint8 ``[H, W, 3]``.
+
+    With ``max_pixels`` the size is read from the header first, so a small file that would
+    decode to a huge image (a decompression bomb) is refused before any pixel is allocated.
+    """
     import cv2
 
-    data = np.frombuffer(bytes(msg.data), np.uint8)
-    if data.size == 0:
+    raw = bytes(msg.data)
+    if not raw:
         raise EmptyImageError("compressed image has no data")
+    if max_pixels is not None:
+        width, height = compressed_size(raw)
+        check_pixels(width, height, max_pixels, f"compressed image ({msg.format!r})")
+    data = np.frombuffer(raw, np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise UnsupportedEncodingError(
@@ -167,21 +212,12 @@ def mono8_to_fields(mono: np.ndarray) -> ImageFields:
     return ImageFields(height, width, "mono8", 0, width, np.ascontiguousarray(mono).tobytes())
 
 
-class ImageSizeChangedError(ImageConversionError):
-    """A frame's size differs from the stream's first frame (since the last activate)."""
+def stream_size(previous_hw: tuple[int, int] | None,
+                rgb: np.ndarray) -> tuple[tuple[int, int], bool]:
+    """Return ``rgb``'s (height, width) and whether it differs from ``previous_hw``.
 
-    cause = "size_changed"
-
-
-def check_stream_size(expected_hw: tuple[int, int] | None, rgb: np.ndarray) -> tuple[int, int]:
-    """Return the stream's frame size: ``expected_hw`` if set (raise if ``rgb`` differs).
-
-    Tracks and masks live at the source resolution, so a stream that changes size mid-way is
-    rejected frame by frame until the node is deactivated and activated again.
+    Tracks and masks live at the source resolution: a change restarts the tracks (the engine
+    does that) and the stream goes on at the new size.
     """
     size_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
-    if expected_hw is not None and size_hw != expected_hw:
-        raise ImageSizeChangedError(
-            f"frame size changed from {expected_hw[1]}x{expected_hw[0]} to "
-            f"{size_hw[1]}x{size_hw[0]}; deactivate and activate the node to accept the new size")
-    return size_hw
+    return size_hw, previous_hw is not None and size_hw != previous_hw

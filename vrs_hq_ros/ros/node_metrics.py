@@ -46,6 +46,9 @@ class MetricsSnapshot:
     rejected_by_cause: dict[str, int] = field(default_factory=dict)
     goals_accepted: int = 0
     goals_rejected: int = 0
+    stream_restarts: int = 0
+    restarts_by_cause: dict[str, int] = field(default_factory=dict)
+    seconds_since_problem: float | None = None  # None: no rejection since activation
     input_rate_hz: float = 0.0
     output_rate_hz: float = 0.0
     latency_p50_s: float = 0.0
@@ -53,19 +56,50 @@ class MetricsSnapshot:
     last_error: str = ""
 
 
-class NodeMetrics:
-    """What the node counts, updated from several callback threads.
+class LogThrottle:
+    """At most one log line per key every ``period_s`` (thread-safe).
 
-    ``reject`` returns True the first time a cause is seen, so the caller logs each kind of
-    bad input once instead of once per frame.
+    ``due(key)`` counts an event and returns how many events of ``key`` happened since the
+    last line (this one included) when a line is due now, else None.
     """
+
+    def __init__(self, period_s: float = 5.0):
+        self.period_s = period_s
+        self._lock = threading.Lock()
+        self._last_s: dict[str, float] = {}
+        self._pending: dict[str, int] = {}
+
+    def due(self, key: str, now_s: float | None = None) -> int | None:
+        """Count one event of ``key``; the count since the last line if one is due, else None."""
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            count = self._pending.get(key, 0) + 1
+            last = self._last_s.get(key)
+            if last is not None and now_s - last < self.period_s:
+                self._pending[key] = count
+                return None
+            self._last_s[key], self._pending[key] = now_s, 0
+            return count
+
+
+class NodeMetrics:
+    """What the node counts since it was last activated, updated from several threads."""
 
     def __init__(self, rate_window_s: float = 5.0, latency_samples: int = 500):
         self._lock = threading.Lock()
-        self._snapshot = MetricsSnapshot()
-        self._input = RateMeter(rate_window_s)
-        self._output = RateMeter(rate_window_s)
-        self._latencies_s: collections.deque[float] = collections.deque(maxlen=latency_samples)
+        self._rate_window_s = rate_window_s
+        self._latency_samples = latency_samples
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter, rate and error (on activate: status is "since activated")."""
+        with self._lock:
+            self._snapshot = MetricsSnapshot()
+            self._input = RateMeter(self._rate_window_s)
+            self._output = RateMeter(self._rate_window_s)
+            self._latencies_s: collections.deque[float] = collections.deque(
+                maxlen=self._latency_samples)
+            self._problem_s: float | None = None
 
     def received(self, now_s: float | None = None) -> None:
         """One camera frame arrived."""
@@ -85,36 +119,48 @@ class NodeMetrics:
         with self._lock:
             self._snapshot.frames_dropped += count
 
-    def reject(self, cause: str, message: str) -> bool:
-        """Count a frame rejected for ``cause``; True if this cause is new (log it then)."""
+    def reject(self, cause: str, message: str) -> None:
+        """Count a frame rejected for ``cause`` (with the reason)."""
         with self._lock:
             by_cause = self._snapshot.rejected_by_cause
-            first = cause not in by_cause
             by_cause[cause] = by_cause.get(cause, 0) + 1
             self._snapshot.frames_rejected += 1
-            self._snapshot.last_error = message
-            return first
+            self._problem(message)
+
+    def stream_restart(self, cause: str) -> None:
+        """Count a new stream (time jump, size change); not an error, the node goes on."""
+        with self._lock:
+            by_cause = self._snapshot.restarts_by_cause
+            by_cause[cause] = by_cause.get(cause, 0) + 1
+            self._snapshot.stream_restarts += 1
 
     def goal(self, accepted: bool, error: str = "") -> None:
-        """Count a goal command as accepted or rejected (with the reason)."""
+        """Count a goal input as accepted or rejected (with the reason)."""
         with self._lock:
             if accepted:
                 self._snapshot.goals_accepted += 1
             else:
                 self._snapshot.goals_rejected += 1
-                self._snapshot.last_error = error
+                self._problem(error)
+
+    def _problem(self, message: str) -> None:
+        self._snapshot.last_error = message
+        self._problem_s = time.monotonic()
 
     def note_error(self, message: str) -> None:
         """Remember an error that is not tied to one frame or goal (e.g. the engine's)."""
         with self._lock:
-            self._snapshot.last_error = message
+            self._problem(message)
 
     def snapshot(self, now_s: float | None = None) -> MetricsSnapshot:
         """Copy every counter, plus current rates and latency percentiles."""
         now_s = time.monotonic() if now_s is None else now_s
         with self._lock:
             snap = MetricsSnapshot(**{**self._snapshot.__dict__,
-                                      "rejected_by_cause": dict(self._snapshot.rejected_by_cause)})
+                                      "rejected_by_cause": dict(self._snapshot.rejected_by_cause),
+                                      "restarts_by_cause": dict(self._snapshot.restarts_by_cause)})
+            if self._problem_s is not None:
+                snap.seconds_since_problem = time.monotonic() - self._problem_s
             snap.input_rate_hz = self._input.rate_hz(now_s)
             snap.output_rate_hz = self._output.rate_hz(now_s)
             if self._latencies_s:

@@ -79,6 +79,9 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "topic."),
     ParameterSpec("goals.initial_sentence", "", "A sentence set as the text goal on activate "
                   "(empty: start with no goal)."),
+    ParameterSpec("goals.max_sentence_chars", 400, "Longest goal sentence; longer ones (and any "
+                  "with NUL or control characters) are rejected with the reason.",
+                  range=(1, 100_000), step=1),
     # Input (applied at activate)
     ParameterSpec("input.compressed", False, "Subscribe to sensor_msgs/CompressedImage on "
                   "<topics.image>/compressed instead of raw images."),
@@ -86,15 +89,23 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "3D point per goal."),
     ParameterSpec("input.depth_slop_s", 0.05, "Largest stamp difference between a colour "
                   "frame and its depth image (s).", range=(0.0, 1.0)),
+    ParameterSpec("input.max_pixels", 16_777_216, "Largest image (width x height) accepted; "
+                  "compressed images are checked from their header before decoding.",
+                  range=(1, 1_000_000_000), step=1),
+    ParameterSpec("input.max_stamp_jump_s", 10.0, "A stamp this far ahead of the previous "
+                  "frame (or any step back) starts a new stream: tracks restart, goals stay.",
+                  range=(0.001, 1e9)),
     ParameterSpec("queue.depth", 1, "Frames waiting for the model; a full queue drops one.",
                   range=(1, 100), step=1),
     ParameterSpec("queue.policy", "drop_oldest", "Which frame a full queue drops "
                   "(drop_oldest: latest frame wins).", choices=("drop_oldest", "drop_newest")),
-    ParameterSpec("qos.reliability", "best_effort", "Image subscription reliability "
-                  "(best_effort accepts both kinds of publisher).",
-                  choices=("best_effort", "reliable")),
+    ParameterSpec("qos.reliability", "auto", "Image subscription reliability (auto: match "
+                  "the publishers like ros2 topic echo; best_effort loses most large frames "
+                  "in Fast DDS).", choices=("auto", "reliable", "best_effort")),
     ParameterSpec("qos.depth", 5, "History depth of the image subscriptions.",
                   range=(1, 1000), step=1),
+    ParameterSpec("compute.threads", 0, "CPU threads shared by tracking and reasoning "
+                  "(0 = the cores this process may use).", range=(0, 256), step=1),
     # Output (applied at activate)
     ParameterSpec("output.publish_masks", False, "Put a full mono8 mask in every GoalResult "
                   "(the label image always carries them)."),
@@ -102,6 +113,11 @@ SPECS: tuple[ParameterSpec, ...] = (
                   range=(0.0, 1.0)),
     ParameterSpec("output.status_period_s", 1.0, "Period of NodeStatus and /diagnostics (s).",
                   range=(0.05, 60.0)),
+    ParameterSpec("output.log_throttle_s", 5.0, "At most one warning per cause (bad frame, "
+                  "time jump, size change) this often, with the count since the last (s).",
+                  range=(0.0, 3600.0)),
+    ParameterSpec("output.warn_hold_s", 10.0, "/diagnostics stays WARN this long after the "
+                  "last rejected input, then returns to OK (s).", range=(0.0, 3600.0)),
     # Topics (read-only: remap to change them while running)
     ParameterSpec("topics.image", "image", "Camera image topic.", read_only=True),
     ParameterSpec("topics.depth", "depth/image", "Depth image topic (16UC1 mm or 32FC1 m).",
@@ -139,16 +155,22 @@ class NodeSettings:
     goals_max_goals: int
     goals_text_goal_id: str
     goals_initial_sentence: str
+    goals_max_sentence_chars: int
     input_compressed: bool
     input_use_depth: bool
     input_depth_slop_s: float
+    input_max_pixels: int
+    input_max_stamp_jump_s: float
     queue_depth: int
     queue_policy: str
     qos_reliability: str
     qos_depth: int
+    compute_threads: int
     output_publish_masks: bool
     output_overlay_opacity: float
     output_status_period_s: float
+    output_log_throttle_s: float
+    output_warn_hold_s: float
     topics_image: str
     topics_depth: str
     topics_camera_info: str

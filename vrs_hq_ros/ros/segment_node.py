@@ -16,21 +16,24 @@ from dataclasses import dataclass, field
 
 import rclpy
 import rclpy.exceptions
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.clock import JumpThreshold
+from rclpy.duration import Duration
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
+from vrs_hq_ros.engine.compute_budget import set_torch_threads, thread_budget
 from vrs_hq_ros.msg import Goal, NodeStatus, SegmentationResult
 from vrs_hq_ros.ros import engine_settings
 from vrs_hq_ros.ros.depth_point import PinholeIntrinsics, mask_point_m
 from vrs_hq_ros.ros.depth_sync import DepthBuffer, stamp_ns, subscribe_depth_pairs
-from vrs_hq_ros.ros.frame_processor import FrameProcessor
-from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame
+from vrs_hq_ros.ros.frame_processor import FrameProcessor, StreamWatch
+from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame, StampGapCounter
 from vrs_hq_ros.ros.goal_input import (
     GoalBook,
     GoalLimitError,
@@ -40,12 +43,13 @@ from vrs_hq_ros.ros.goal_input import (
 )
 from vrs_hq_ros.ros.image_conversion import (
     ImageConversionError,
-    check_stream_size,
     compressed_to_rgb,
     depth_to_metres,
     image_to_rgb,
+    stream_size,
 )
-from vrs_hq_ros.ros.node_metrics import NodeMetrics
+from vrs_hq_ros.ros.image_qos import image_qos, image_reliability
+from vrs_hq_ros.ros.node_metrics import LogThrottle, NodeMetrics
 from vrs_hq_ros.ros.parameters import ParameterValueError, declare_all, read_settings
 from vrs_hq_ros.ros.result_messages import (
     label_image,
@@ -70,6 +74,9 @@ class _ActiveIO:
     publishers: dict = field(default_factory=dict)
     depth_handles: list = field(default_factory=list)
     stream_hw: tuple[int, int] | None = None
+    image_reliability: ReliabilityPolicy | None = None  # of subscriptions[0]
+    stamp_gaps: StampGapCounter = field(default_factory=StampGapCounter)
+    jump_handle: object | None = None  # ROS clock jump callback (use_sim_time resets)
 
 
 class SegmentNode(LifecycleNode):
@@ -84,11 +91,16 @@ class SegmentNode(LifecycleNode):
         self._io: _ActiveIO | None = None
         self._engine_lock = threading.Lock()  # push and apply never overlap
         self._goals = GoalBook(self.settings.goals_max_goals)
-        self._text_goals = TextGoalInput(self.settings.goals_text_goal_id)
+        self._text_goals = TextGoalInput(self.settings.goals_text_goal_id,
+                                         self.settings.goals_max_sentence_chars)
+        self._log_throttle = LogThrottle(self.settings.output_log_throttle_s)
+        self._device = ""  # the torch device the model runs on (diagnostics hardware_id)
         self._depth = DepthBuffer()
         self._warned: set[str] = set()
         self._status_pubs: tuple | None = None
         self._status_timer = None
+        self._lost_logged = 0
+        self._qos_timer = None  # re-matches the image publishers' reliability (qos auto)
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._goal_group = MutuallyExclusiveCallbackGroup()
         self._depth_group = MutuallyExclusiveCallbackGroup()
@@ -109,6 +121,8 @@ class SegmentNode(LifecycleNode):
             return FAILURE
         self._goals.max_goals = self.settings.goals_max_goals
         self._text_goals.goal_id = self.settings.goals_text_goal_id
+        self._text_goals.max_chars = self.settings.goals_max_sentence_chars
+        self._device = engine_settings.resolve_device(self.settings.model_device)
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._status_pubs = (
             self.create_publisher(NodeStatus, self.settings.topics_status, qos),
@@ -123,17 +137,29 @@ class SegmentNode(LifecycleNode):
         """Create the engine, the processing thread, subscriptions and publishers."""
         try:
             self.settings = read_settings(self)
+            # One budget for both pools: the reasoning thread starts with the process-wide
+            # count, so tracking + reasoning never ask for more threads than cores.
+            set_torch_threads(thread_budget(self.settings.compute_threads)[0])
             engine = engine_settings.build_engine(self._model, self.settings)
         except Exception as exc:
             self.last_error = f"activate failed: {exc}"
             self.get_logger().error(self.last_error)
             return FAILURE
         s = self.settings
+        self.metrics.reset()  # status counts "since the node was activated"
+        self._log_throttle = LogThrottle(s.output_log_throttle_s)
         queue = FrameQueue(s.queue_depth, s.queue_policy)
-        processor = FrameProcessor(queue, lambda f: engine.push(engine_settings.to_frame(f)),
+        watch = StreamWatch(int(s.input_max_stamp_jump_s * 1e9))
+        processor = FrameProcessor(queue, lambda f: self._push(engine, watch, f),
                                    self._publish_result, self._on_engine_error,
                                    self._engine_lock)
         self._io = io = _ActiveIO(engine, queue, processor)
+        # use_sim_time: a bag --loop or simulator reset moves /clock back; restart the stream
+        # even before the frame stamps show it.
+        io.jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=Duration(nanoseconds=int(s.input_max_stamp_jump_s * 1e9)),
+                          min_backward=Duration(nanoseconds=-1), on_clock_change=True),
+            post_callback=lambda _jump: watch.clock_jumped())
         for cmd in self._goals.replay():
             self._apply_goal(cmd, record=False)
         if s.goals_initial_sentence and not self._goals.goals:
@@ -143,17 +169,12 @@ class SegmentNode(LifecycleNode):
             "result": self.create_publisher(SegmentationResult, s.topics_result, out_qos),
             "labels": self.create_publisher(Image, s.topics_labels, out_qos),
             "overlay": self.create_publisher(Image, s.topics_overlay, out_qos)}
-        image_qos = QoSProfile(
-            depth=s.qos_depth, history=HistoryPolicy.KEEP_LAST,
-            reliability=(ReliabilityPolicy.BEST_EFFORT if s.qos_reliability == "best_effort"
-                         else ReliabilityPolicy.RELIABLE))
-        if s.input_compressed:
-            image_sub = self.create_subscription(
-                CompressedImage, s.topics_image.rstrip("/") + "/compressed",
-                self._on_compressed, image_qos, callback_group=self._input_group)
-        else:
-            image_sub = self.create_subscription(Image, s.topics_image, self._on_image,
-                                                 image_qos, callback_group=self._input_group)
+        io.image_reliability = image_reliability(self, self._image_topic(), s.qos_reliability)
+        sensor_qos = image_qos(s.qos_depth, io.image_reliability)
+        image_sub = self._subscribe_images(sensor_qos)
+        if s.qos_reliability == "auto":  # follow publishers that appear or change later
+            self._qos_timer = self.create_timer(0.5, self._match_image_qos,
+                                                callback_group=self._input_group)
         goal_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         io.subscriptions = [
             image_sub,
@@ -163,7 +184,7 @@ class SegmentNode(LifecycleNode):
                                      callback_group=self._goal_group)]
         if s.input_use_depth:
             io.depth_handles = subscribe_depth_pairs(
-                self, s.topics_depth, s.topics_camera_info, image_qos, s.input_depth_slop_s,
+                self, s.topics_depth, s.topics_camera_info, sensor_qos, s.input_depth_slop_s,
                 self._depth.add, callback_group=self._depth_group)
         processor.start()
         self.get_logger().info(f"active: images on {image_sub.topic_name}")
@@ -172,6 +193,7 @@ class SegmentNode(LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop input, the processing thread and outputs; close the engine; free memory."""
         self._stop_io()
+        self.get_logger().info("inactive: input stopped, engine closed (goals remembered)")
         return SUCCESS
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -202,6 +224,12 @@ class SegmentNode(LifecycleNode):
         io, self._io = self._io, None
         if io is None:
             return
+        if self._qos_timer is not None:
+            self.destroy_timer(self._qos_timer)
+            self._qos_timer = None
+        if io.jump_handle is not None:
+            io.jump_handle.unregister()
+        self._lost_logged = 0
         for sub in io.subscriptions:
             self.destroy_subscription(sub)
         for handle in io.depth_handles:
@@ -228,11 +256,40 @@ class SegmentNode(LifecycleNode):
         engine_settings.free_accelerator_memory()
 
     # ----------------------------------------------------------------- inputs
+    def _image_topic(self) -> str:
+        topic = self.settings.topics_image
+        topic = topic.rstrip("/") + "/compressed" if self.settings.input_compressed else topic
+        return self.resolve_topic_name(topic)
+
+    def _subscribe_images(self, qos: QoSProfile):
+        if self.settings.input_compressed:
+            return self.create_subscription(CompressedImage, self._image_topic(),
+                                            self._on_compressed, qos,
+                                            callback_group=self._input_group)
+        return self.create_subscription(Image, self._image_topic(), self._on_image, qos,
+                                        callback_group=self._input_group)
+
+    def _match_image_qos(self) -> None:
+        """Qos auto: re-subscribe when the publishers' reliability no longer matches."""
+        io = self._io
+        if io is None:
+            return
+        wanted = image_reliability(self, self._image_topic(), "auto")
+        if wanted == io.image_reliability:
+            return
+        old = io.subscriptions[0]
+        io.subscriptions[0] = self._subscribe_images(image_qos(self.settings.qos_depth, wanted))
+        io.image_reliability = wanted
+        self.destroy_subscription(old)
+        self.get_logger().info(f"image subscription now {wanted.name.lower()} "
+                               "(matches the publishers)")
+
     def _on_image(self, msg: Image) -> None:
-        self._enqueue(msg.header, lambda: image_to_rgb(msg))
+        self._enqueue(msg.header, lambda: image_to_rgb(msg, self.settings.input_max_pixels))
 
     def _on_compressed(self, msg: CompressedImage) -> None:
-        self._enqueue(msg.header, lambda: compressed_to_rgb(msg))
+        self._enqueue(msg.header,
+                      lambda: compressed_to_rgb(msg, self.settings.input_max_pixels))
 
     def _enqueue(self, header, convert) -> None:
         io = self._io
@@ -240,35 +297,69 @@ class SegmentNode(LifecycleNode):
             return
         received_s = time.monotonic()
         self.metrics.received(received_s)
+        io.stamp_gaps.add(stamp_ns(header))
         try:
             rgb = convert()
-            io.stream_hw = check_stream_size(io.stream_hw, rgb)
         except ImageConversionError as exc:
-            if self.metrics.reject(exc.cause, str(exc)):
-                self.get_logger().warning(f"rejecting frame ({exc.cause}): {exc} "
-                                          f"[logged once per cause, counted in status]")
+            self.metrics.reject(exc.cause, str(exc))
+            self._throttled_warning(exc.cause, f"rejecting frame ({exc.cause}): {exc}")
             return
+        previous_hw = io.stream_hw
+        io.stream_hw, changed = stream_size(previous_hw, rgb)
+        if changed:  # the engine restarts the tracks; the stream goes on at the new size
+            self.metrics.stream_restart("size")
+            self._throttled_warning("size", f"frame size changed from {previous_hw[1]}x"
+                                    f"{previous_hw[0]} to {rgb.shape[1]}x{rgb.shape[0]}: "
+                                    "tracks restart, goals kept")
         frame = QueuedFrame(stamp_ns(header), rgb, header, received_s)
         if io.queue.put(frame) is not None:
             self.metrics.dropped()
 
     def _on_goal(self, msg: Goal) -> None:
         try:
-            cmd = goal_msg_to_command(msg)
+            cmd = goal_msg_to_command(msg, self.settings.goals_max_sentence_chars)
         except GoalMessageError as exc:
             self.metrics.goal(False, str(exc))
-            self.get_logger().warning(str(exc))
+            self.get_logger().warning(f"goal {msg.goal_id!r} rejected: {exc}")
+            return
+        if self._goals.unchanged(cmd):  # like a repeated text: no re-grounding, no log line
             return
         self._text_goals.forget()
         self._apply_goal(cmd)
 
     def _on_text(self, msg: String) -> None:
-        for cmd in self._text_goals.commands(msg.data):
-            if not self._apply_goal(cmd):
+        try:
+            commands = self._text_goals.commands(msg.data)
+        except GoalMessageError as exc:
+            self.metrics.goal(False, str(exc))
+            self.get_logger().warning(f"text goal rejected: {exc}")
+            return
+        for cmd in commands:  # CLEAR_ALL + ADD: one goal input, counted once
+            if not self._apply_goal(cmd, count=False):
                 self._text_goals.forget()
-                break
+                return
+        if commands:
+            self.metrics.goal(True)
 
-    def _apply_goal(self, cmd, record: bool = True) -> bool:
+    def _push(self, engine, watch: StreamWatch, frame: QueuedFrame):
+        """Start a new stream on a time jump, then push the frame (processing thread)."""
+        jump = watch.check(frame.stamp_ns)  # DuplicateStampError: skipped, counted
+        if jump is not None:
+            engine.reset_stream()
+            self.metrics.stream_restart(jump)
+            self._throttled_warning(f"jump_{jump}", f"time jump ({jump}) at frame stamp "
+                                    f"{frame.stamp_ns} ns: new stream, tracks restart, "
+                                    "goals kept and re-grounded")
+        return engine.push(engine_settings.to_frame(frame))
+
+    def _throttled_warning(self, key: str, text: str) -> None:
+        """Log ``text`` at most once per ``output.log_throttle_s`` for ``key``, with a count."""
+        count = self._log_throttle.due(key)
+        if count is not None:
+            self.get_logger().warning(f"{text} [{count} since the last such line; counted in "
+                                      "status]")
+
+    def _apply_goal(self, cmd, record: bool = True, count: bool = True) -> bool:
         io = self._io
         if io is None:
             return False
@@ -283,7 +374,8 @@ class SegmentNode(LifecycleNode):
             return False
         if record:
             self._goals.record(cmd)
-        self.metrics.goal(True)
+        if record and count:
+            self.metrics.goal(True)
         self.get_logger().info(f"goal {cmd.action.name} {cmd.goal_id!r} {cmd.sentence!r}")
         return True
 
@@ -325,10 +417,9 @@ class SegmentNode(LifecycleNode):
         return lookup
 
     def _on_engine_error(self, frame: QueuedFrame, exc: Exception) -> None:
-        cause = f"engine_{type(exc).__name__}"
-        if self.metrics.reject(cause, f"engine failed on frame {frame.stamp_ns}: {exc}"):
-            self.get_logger().error(f"engine failed on frame {frame.stamp_ns}: {exc!r} "
-                                    f"[logged once per cause, counted in status]")
+        cause = getattr(exc, "cause", f"engine_{type(exc).__name__}")
+        self.metrics.reject(cause, f"frame {frame.stamp_ns}: {exc}")
+        self._throttled_warning(cause, f"frame {frame.stamp_ns} not processed: {exc!r}")
 
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self._warned:
@@ -347,9 +438,19 @@ class SegmentNode(LifecycleNode):
         stamp = self.get_clock().now().to_msg()
         status_pub, diagnostics_pub = self._status_pubs
         status_pub.publish(node_status_msg(snap, figures, stamp))
-        diagnostics_pub.publish(diagnostic_array_msg(
+        diagnostics = diagnostic_array_msg(
             snap, figures, stamp, f"{self.get_name()}: segmentation",
-            self.settings.model_device, active=io is not None))
+            self._device or self.settings.model_device, active=io is not None,
+            warn_hold_s=self.settings.output_warn_hold_s)
+        if io is not None and diagnostics.status:  # losses no callback could count
+            diagnostics.status[0].values.append(KeyValue(
+                key="frames_lost_before_node", value=str(io.stamp_gaps.lost)))
+            if io.stamp_gaps.lost > self._lost_logged:
+                self._lost_logged = io.stamp_gaps.lost
+                self.get_logger().warning(
+                    f"{io.stamp_gaps.lost} frames lost before the node (header stamp gaps); "
+                    "best-effort images this size? see qos.reliability", throttle_duration_sec=10)
+        diagnostics_pub.publish(diagnostics)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,7 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     node = executor = None
     try:  # Ctrl-C may arrive at any point, also before spinning starts
         node = SegmentNode()
-        executor = MultiThreadedExecutor(num_threads=4)
+        # One thread: the 9.x MultiThreadedExecutor spins holding the GIL and starves the
+        # frame and reasoning threads (ros2/rclpy#1452); callbacks here only enqueue.
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except (ParameterValueError, rclpy.exceptions.InvalidParameterValueException) as exc:

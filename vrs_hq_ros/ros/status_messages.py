@@ -34,8 +34,12 @@ def node_status_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp) -> Node
 
 
 def diagnostic_array_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp, name: str,
-                         hardware_id: str, active: bool) -> DiagnosticArray:
-    """One ``DiagnosticStatus`` for the node: OK, WARN (drops/rejects/errors, or not active)."""
+                         hardware_id: str, active: bool,
+                         warn_hold_s: float = 10.0) -> DiagnosticArray:
+    """One ``DiagnosticStatus``: WARN if inactive or input was rejected lately, else OK.
+
+    "Lately" is the last ``warn_hold_s``: the level recovers once the input is clean again.
+    """
     values = {
         "input_rate_hz": f"{snap.input_rate_hz:.2f}",
         "output_rate_hz": f"{snap.output_rate_hz:.2f}",
@@ -50,12 +54,15 @@ def diagnostic_array_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp, na
         "goals_active": str(engine.goals_active),
         "goals_accepted": str(snap.goals_accepted),
         "goals_rejected": str(snap.goals_rejected),
+        "stream_restarts": str(snap.stream_restarts),
         "last_error": snap.last_error,
     }
     values.update({f"rejected_{cause}": str(n) for cause, n in snap.rejected_by_cause.items()})
+    values.update({f"restarts_{cause}": str(n) for cause, n in snap.restarts_by_cause.items()})
+    recent = snap.seconds_since_problem is not None and snap.seconds_since_problem < warn_hold_s
     if not active:
         level, message = DiagnosticStatus.WARN, "not active"
-    elif snap.frames_rejected or snap.goals_rejected:
+    elif recent:
         level, message = DiagnosticStatus.WARN, f"rejected input: {snap.last_error}"
     elif snap.frames_received and not snap.frames_processed:
         level, message = DiagnosticStatus.WARN, "receiving frames, no results yet"
