@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _env() -> dict:
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
+               PYTHONFAULTHANDLER="1",  # a crash at shutdown prints its stack into the output
                ROS_DOMAIN_ID=str(random.Random(os.getpid() + 1).randint(1, 200)))
     env["PYTHONPATH"] = f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}"
     return env
@@ -57,11 +58,12 @@ def test_segment_node_script_autostarts_from_the_yaml_and_stops_on_sigint(tiny_m
         out = _read_until(proc, "active: images on /entry_test/image", 120.0)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(30)
+        rest = proc.stdout.read()
     finally:
         proc.kill()
 
     assert "configured: model" in out
-    assert code == 0
+    assert code == 0, rest[-3000:]  # on a crash: faulthandler's stacks
 
 
 def test_an_invalid_parameter_exits_with_status_2_and_the_reason():
