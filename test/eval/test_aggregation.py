@@ -96,3 +96,21 @@ def test_score_expression_means_over_frames():
     assert score.f == pytest.approx(0.5)
     assert score.jf == pytest.approx(0.5)
     assert score.j_per_frame.tolist() == [1.0, 0.0]
+
+
+def test_revos_r_is_rounded_per_expression_and_averaged_per_subset():
+    def with_r(r: float, type_id: int) -> ExpressionScore:
+        score = expr(1.0, 1.0, type_id)
+        score.r_per_frame = np.array([r])
+        return score
+
+    summary = aggregate_revos([with_r(0.123449, 0), with_r(0.5, 0), with_r(0.25, 1),
+                               with_r(0.0, 2)])
+
+    assert summary.referring.r == pytest.approx((12.34 + 50.0) / 2)
+    assert summary.reasoning.r == 25.0
+    assert summary.overall.r == pytest.approx(((12.34 + 50.0) / 2 + 25.0) / 2)
+
+
+def test_r_is_nan_without_foreground_masks():
+    assert math.isnan(aggregate_revos([expr(0.5, 0.5, 0)]).referring.r)

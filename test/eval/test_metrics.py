@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -15,6 +16,7 @@ from vrs_hq_ros.eval.metrics import (
     disk_kernel,
     f_measure,
     jaccard,
+    revos_robustness,
 )
 
 
@@ -106,6 +108,81 @@ def test_tolerance_uses_the_image_diagonal():
     assert boundary_tolerance_px(40, 120) == 2  # 0.008 * 126.5 = 1.01 -> 2
     assert boundary_tolerance_px(480, 854) == 8
     assert boundary_tolerance_px(480, 854, bound_th=3) == 3
+    assert boundary_tolerance_px(480, 854, bound_th=2.5) == 2.5  # used as is, not truncated
+
+
+# skimage 0.26.0 ``disk(r)`` printed for these radii (its offsets are ``arange(-r, r + 1)``).
+SKIMAGE_DISKS = {
+    1.5: [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]],
+    2.5: [[0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 0],
+          [0, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0]],
+    2.7: [[0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1, 0],
+          [0, 1, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 1, 0], [0, 0, 1, 1, 1, 0, 0],
+          [0, 0, 0, 0, 0, 0, 0]],
+}
+
+
+@pytest.mark.parametrize("radius", sorted(SKIMAGE_DISKS))
+def test_non_integer_disks_are_skimages(radius):
+    assert disk_kernel(radius).tolist() == SKIMAGE_DISKS[radius]
+
+
+# davis2017-evaluation ``f_measure`` (with skimage 0.26.0, OpenCV 4) on the pair below.
+OFFICIAL_F = {0.008: 0.17647058823529413, 0.1: 1.0, 1: 0.17647058823529413,
+              1.5: 0.11764705882352941, 2: 0.5882352941176471, 2.5: 0.3407707910750507,
+              2.7: 0.6320109439124487, 3: 0.9411764705882353}
+
+
+@pytest.mark.parametrize("bound_th", sorted(OFFICIAL_F))
+def test_f_equals_the_official_value_for_every_bound_th(bound_th):
+    gt = np.zeros((20, 24), bool)
+    gt[5:13, 6:15] = True
+    pred = np.zeros_like(gt)
+    pred[7:15, 9:18] = True
+
+    assert f_measure(pred, gt, bound_th)[0] == OFFICIAL_F[bound_th]  # to the last bit
+
+
+def test_even_sized_disk_dilates_off_centre_without_leaking_between_frames():
+    masks = np.zeros((2, 8, 8), bool)
+    masks[0, 7, 3] = True
+    masks[1, 0, 3] = True
+
+    dilated = dilate_stack(masks, 1.5)  # [[1, 1], [1, 1]] inside a 4 x 4 kernel, anchor (2, 2)
+
+    single = [cv2.dilate(m.astype(np.uint8), disk_kernel(1.5)).astype(bool) for m in masks]
+    np.testing.assert_array_equal(dilated, np.stack(single))
+    assert dilated[0].sum() == 2 and dilated[1].sum() == 4
+
+
+def test_void_pixels_count_neither_way():
+    gt = square(20, 20, 4, 4, 8)
+    pred = gt.copy()
+    pred[0:2, :] = True  # spurious rows, all of them void
+    void = np.zeros_like(gt)
+    void[0:2, :] = True
+
+    assert jaccard(pred, gt)[0] < 1.0
+    assert jaccard(pred, gt, void[None])[0] == 1.0
+    assert f_measure(pred, gt, void=void[None])[0] == 1.0
+
+
+def test_revos_robustness_by_hand():
+    # 16 x 16 frames, foreground 200 px. Frame 0: the prediction covers 3 px annotated twice
+    # (n - 1 = 1 each) and nothing outside: neg = 3. Frame 1: 1 false-positive px weighs 255 (the
+    # 0/255 PNG): 1 - 255/200 < 0 -> 0. Frame 2: empty prediction -> 1.
+    fg = np.zeros((3, 16, 16), np.uint8)
+    fg.reshape(3, -1)[:, :200] = 1
+    counts = fg.copy()
+    counts[0, 0, :3] = 2
+    pred = np.zeros((3, 16, 16), bool)
+    pred[0, 0, :3] = True
+    pred[1] = counts[1] > 0
+    pred[1, 15, 15] = True  # outside the foreground's first 200 px
+
+    r = revos_robustness(pred, counts, fg)
+
+    assert r.tolist() == [1 - 3 / (200 + 1e-6), 0.0, 1.0]
 
 
 def test_non_square_image_tolerates_two_pixels():

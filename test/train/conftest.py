@@ -17,7 +17,9 @@ def tiny_run_config() -> RunConfig:
                   "text_heads": 2, "text_intermediate_size": 64, "vocab_size": 400},
         "data": {"size_px": 64, "frames_min": 8, "frames_max": 10, "sampled_min": 4,
                  "sampled_max": 5},
-        "stages": [{"name": "segment", "steps": 2, "lr": 1e-3},
-                   {"name": "language", "steps": 2, "lr": 1e-3, "distill_weight": 1.0},
+        "stages": [{"name": "segment", "steps": 2, "lr": 1e-3, "warmup_steps": 2,
+                    "contrast_weight": 1.0},
+                   {"name": "language", "steps": 2, "lr": 1e-3, "distill_weight": 1.0,
+                    "warmup_steps": 1, "contrast_weight": 1.0, "final_lr_fraction": 0.1},
                    {"name": "joint", "steps": 2, "lr": 1e-4}],
     })

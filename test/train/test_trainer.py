@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 
@@ -29,6 +30,7 @@ def test_every_stage_runs_and_logs_its_loss_terms(tmp_path, tiny_run_config):
     assert [r["stage"] for r in rows] == ["segment"] * 2 + ["language"] * 2 + ["joint"] * 2
     assert all(r["ce"] == 0 for r in rows[:2]) and all(r["ce"] > 0 for r in rows[2:])
     assert all(r["distill"] > 0 for r in rows[2:4]) and all(r["distill"] == 0 for r in rows[4:])
+    assert all(r["contrast"] > 0 for r in rows[:4]) and all(r["contrast"] == 0 for r in rows[4:])
     assert len(list((tmp_path / "checkpoints").glob("step_*"))) == 2  # keep-last-N
 
 
@@ -38,3 +40,33 @@ def test_a_bad_run_config_names_the_problem():
     with pytest.raises(RunConfigError, match="unexpected keyword"):
         RunConfig.from_dict({"stages": [{"name": "joint", "steps": 1, "lr": 1e-3}],
                              "model": {"layers": 3}})
+
+
+def test_the_learning_rate_warms_up_then_decays_to_its_floor():
+    stage = RunConfig.from_dict({"stages": [{"name": "segment", "steps": 10, "lr": 1e-3,
+                                             "warmup_steps": 4, "final_lr_fraction": 0.1}]}
+                                ).stages[0]
+    rates = [stage.lr_at(i) for i in range(10)]
+
+    assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert all(a >= b for a, b in zip(rates[3:-1], rates[4:], strict=True))  # never rises again
+    assert rates[-1] == pytest.approx(1e-4 + 0.9e-3 * 0.5 * (1 + math.cos(math.pi * 5 / 6)))
+    assert stage.lr_at(100) == pytest.approx(1e-4)
+    with pytest.raises(RunConfigError, match="final_lr_fraction"):
+        RunConfig.from_dict({"stages": [{"name": "joint", "steps": 1, "lr": 1e-3,
+                                         "final_lr_fraction": 0.0}]})
+
+
+def test_the_from_scratch_llm_hears_the_sentence_at_initialisation(tiny_run_config):
+    """With Hugging Face's 0.02 init a narrow LLaMA's [TAK] state ignores the sentence."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, _ = build_model(tiny_run_config)
+    frames = [np.full((32, 32, 3), 90, np.uint8)] * 2
+    with torch.no_grad():
+        taks = [model.embed_tokens(frames, s)[1] for s in ("the red circle", "the blue square")]
+    assert float(F.cosine_similarity(taks[0], taks[1], dim=0)) < 0.99

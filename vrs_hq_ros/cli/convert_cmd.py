@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vrs_hq_ros.eval.bags import BagTopics, find_bags, read_bag, videos_to_bags
 from vrs_hq_ros.eval.dataset_writer import write_mask_dict_dataset
-from vrs_hq_ros.eval.datasets import load_dataset
+from vrs_hq_ros.eval.datasets import KINDS, load_dataset
 
 
 def add_parser(subparsers) -> None:
@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
                    help="direction (default: dataset if the source holds bags, else bag)")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--fps", type=float, default=10.0, help="frame rate of the bag's stamps")
-    p.add_argument("--kind", choices=("revos", "mevis", "davis"))
+    p.add_argument("--kind", choices=KINDS, help="dataset layout (guessed when omitted)")
+    p.add_argument("--split", help="split of a folder holding several (as vrs-hq eval)")
     p.add_argument("--videos", nargs="+", help="convert only these videos")
     p.add_argument("--image-topic", default=BagTopics.image)
     p.add_argument("--goal-topic", default=BagTopics.goal)
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         write_mask_dict_dataset(args.out, chosen)
         print(f"wrote dataset {args.out} from {len(bags)} bag(s)")
         return 0
-    evalset = load_dataset(args.source, args.kind)
+    evalset = load_dataset(args.source, args.kind, args.split)
     written = videos_to_bags(evalset.labelled_videos(args.videos), args.out,
                              storage=args.storage, fps=args.fps, topics=topics)
     for path in written:

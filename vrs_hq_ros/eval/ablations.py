@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vrs_hq_ros.eval.aggregation import ExpressionScore, aggregate_revos, score_expression
-from vrs_hq_ros.eval.datasets import LabelledVideo
+from vrs_hq_ros.eval.records import LabelledVideo
 
 Predict = Callable[[list[np.ndarray], str], list[np.ndarray]]
 NEVER = 10**9  # frames: a stride no clip reaches

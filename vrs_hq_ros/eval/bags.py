@@ -34,8 +34,8 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from vrs_hq_ros.eval.datasets import Expression, LabelledVideo
 from vrs_hq_ros.eval.errors import BagFormatError, MaskShapeError
+from vrs_hq_ros.eval.records import Expression, LabelledVideo
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import cv2
 
-from vrs_hq_ros.eval.datasets import LabelledVideo
 from vrs_hq_ros.eval.errors import MaskShapeError
+from vrs_hq_ros.eval.records import LabelledVideo
 from vrs_hq_ros.eval.rle import encode_mask
 
 

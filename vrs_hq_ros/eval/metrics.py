@@ -2,9 +2,14 @@
 
 J is the Jaccard index (1 when both masks are empty). F is the boundary F-measure of
 davis2017-evaluation's ``f_measure``: one-pixel boundaries from ``seg2bmap`` (a pixel differs from
-its east, south or south-east neighbour), each boundary dilated by a disk of radius
-``ceil(bound_th * ||(H, W)||)`` px, precision = predicted boundary pixels near the true boundary,
-recall = the reverse, F = 2PR / (P + R), with the tool's conventions for empty boundaries.
+its east, south or south-east neighbour), each boundary dilated (``cv2.dilate``) by skimage's
+``disk(bound_pix)`` with ``bound_pix = bound_th`` if ``bound_th >= 1`` else
+``ceil(bound_th * ||(H, W)||)`` (a non-integer radius gives skimage's even-sized, off-centre disk),
+precision = predicted boundary pixels near the true boundary, recall = the reverse,
+F = 2PR / (P + R), with the tool's conventions for empty boundaries. Void pixels (DAVIS label 255)
+are removed from both masks before J and F, as davis2017-evaluation does.
+
+R is ReVOS's robustness (VISA ``tools/metrics.py`` ``get_r2vos_robustness``).
 
 Everything is vectorised over a stack of frames ``[T, H, W]``; the dilation runs as one OpenCV call
 per chunk of frames stacked vertically with zero rows between them.
@@ -12,7 +17,7 @@ per chunk of frames stacked vertically with zero rows between them.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -41,11 +46,29 @@ def _checked_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pred, gt
 
 
-def jaccard(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Region similarity per frame: ``[T]`` float64 (1.0 where both masks are empty)."""
+def _kept(shape: tuple[int, ...], void: np.ndarray | None) -> np.ndarray | None:
+    """Bool ``[T, H, W]`` of the pixels that count (None: all of them)."""
+    if void is None:
+        return None
+    void = as_mask_stack(void, "void")
+    if void.shape != shape:
+        raise MaskShapeError(f"void {void.shape} and masks {shape} differ in shape")
+    return ~void
+
+
+def jaccard(pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None = None) -> np.ndarray:
+    """Region similarity per frame: ``[T]`` float64 (1.0 where both masks are empty).
+
+    ``void``: bool ``[T, H, W]`` pixels that count neither way (davis2017 ``void_pixels``).
+    """
     pred, gt = _checked_pair(pred, gt)
-    inter = np.count_nonzero(pred & gt, axis=(1, 2))
-    union = np.count_nonzero(pred | gt, axis=(1, 2))
+    kept = _kept(pred.shape, void)
+    inter_px, union_px = pred & gt, pred | gt
+    if kept is not None:
+        inter_px &= kept
+        union_px &= kept
+    inter = np.count_nonzero(inter_px, axis=(1, 2))
+    union = np.count_nonzero(union_px, axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         j = inter / union
     j[union == 0] = 1.0
@@ -62,17 +85,53 @@ def pixel_accuracy(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.mean(pred == gt, axis=(1, 2))
 
 
-def boundary_tolerance_px(height: int, width: int, bound_th: float = BOUND_TH) -> int:
-    """Dilation radius: ``bound_th`` px if it is >= 1, else ``ceil(bound_th * ||(H, W)||)``."""
+def revos_robustness(pred: np.ndarray, gt_count: np.ndarray,
+                     foreground: np.ndarray) -> np.ndarray:
+    """ReVOS R per frame: ``[T]`` float64, ``max(1 - neg / (|foreground| + 1e-6), 0)``.
+
+    As the official script computes it from the files: the prediction is the 0/255 PNG read back
+    (``pred * 255``), ``gt_count`` the uint8 sum of the expression's annotations, and
+    ``neg = ((1 - gt_count) * pred).sum()`` in uint8 arithmetic. A false-positive pixel therefore
+    weighs 255 (and a pixel covered by n >= 2 annotations n - 1), so R falls to 0 once the
+    false positives exceed 1/255 of the video's foreground.
+    """
+    pred = as_mask_stack(pred, "prediction")
+    gt_count = np.asarray(gt_count)
+    foreground = np.asarray(foreground)
+    if gt_count.ndim == 2:
+        gt_count = gt_count[None]
+    if foreground.ndim == 2:
+        foreground = foreground[None]
+    if not pred.shape == gt_count.shape == foreground.shape:
+        raise MaskShapeError(f"prediction {pred.shape}, ground truth {gt_count.shape} and "
+                             f"foreground {foreground.shape} differ in shape")
+    png = pred.astype(np.uint8) * np.uint8(255)
+    neg = ((np.uint8(1) - gt_count.astype(np.uint8)) * png).sum(axis=(1, 2))
+    pos = foreground.astype(np.uint8).sum(axis=(1, 2))
+    return np.maximum(1 - neg / (pos + 1e-6), 0.0)
+
+
+def boundary_tolerance_px(height: int, width: int, bound_th: float = BOUND_TH) -> float:
+    """Disk radius ``bound_pix``: ``bound_th`` if it is >= 1, else ``ceil(bound_th * ||(H, W)||)``.
+
+    Computed with the same numpy calls as davis2017-evaluation, so the radius is the same float.
+    """
+    if bound_th < 0:
+        raise ValueError(f"bound_th must be >= 0, got {bound_th}")
     if bound_th >= 1:
-        return int(bound_th)
-    return int(math.ceil(bound_th * math.hypot(height, width)))
+        return bound_th
+    return float(np.ceil(bound_th * np.linalg.norm((height, width))))
 
 
-def disk_kernel(radius: int) -> np.ndarray:
-    """Structuring element ``[2r+1, 2r+1]`` uint8: ``dx² + dy² <= r²`` (as skimage ``disk``)."""
+def disk_kernel(radius: float) -> np.ndarray:
+    """Skimage ``disk(radius)`` as uint8: offsets ``arange(-r, r + 1)``, ``x² + y² <= r²``.
+
+    For a non-integer radius the offsets are not symmetric (``disk(2.5)`` is 6 x 6 with a ring of
+    zeros), and ``cv2.dilate`` anchors the kernel at ``(size // 2, size // 2)``; both are kept.
+    """
     offsets = np.arange(-radius, radius + 1)
-    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius**2).astype(np.uint8)
+    x, y = np.meshgrid(offsets, offsets)
+    return np.array((x**2 + y**2) <= radius**2, dtype=np.uint8)
 
 
 def boundary_map(masks: np.ndarray) -> np.ndarray:
@@ -92,43 +151,50 @@ def boundary_map(masks: np.ndarray) -> np.ndarray:
     return bmap
 
 
-def dilate_stack(masks: np.ndarray, radius: int) -> np.ndarray:
-    """Dilate every frame of a bool ``[T, H, W]`` stack by a disk of ``radius`` px.
+def dilate_stack(masks: np.ndarray, radius: float) -> np.ndarray:
+    """Dilate every frame of a bool ``[T, H, W]`` stack by ``disk_kernel(radius)`` (``cv2.dilate``).
 
-    Frames are stacked vertically with ``radius`` zero rows between them, so one OpenCV call
-    dilates many frames without any frame reaching into the next.
+    Frames are stacked vertically with a kernel height of zero rows between them, so one OpenCV
+    call dilates many frames without any frame reaching into the next.
     """
     masks = as_mask_stack(masks)
     t, h, w = masks.shape
-    if radius <= 0 or t == 0:
-        return masks.copy()
     kernel = disk_kernel(radius)
+    if t == 0 or (kernel.shape == (1, 1) and kernel[0, 0]):
+        return masks.copy()
+    pad = kernel.shape[0]
     out = np.empty_like(masks)
-    chunk = max(1, _DILATE_CHUNK_PIXELS // ((h + radius) * w))
+    chunk = max(1, _DILATE_CHUNK_PIXELS // ((h + pad) * w))
     for start in range(0, t, chunk):
         block = masks[start:start + chunk]
         n = block.shape[0]
-        tall = np.zeros((n, h + radius, w), np.uint8)
+        tall = np.zeros((n, h + pad, w), np.uint8)
         tall[:, :h] = block
-        dilated = cv2.dilate(tall.reshape(n * (h + radius), w), kernel)
-        out[start:start + n] = dilated.reshape(n, h + radius, w)[:, :h].astype(bool)
+        dilated = cv2.dilate(tall.reshape(n * (h + pad), w), kernel)
+        out[start:start + n] = dilated.reshape(n, h + pad, w)[:, :h].astype(bool)
     return out
 
 
-def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = BOUND_TH) -> np.ndarray:
-    """Boundary F-measure per frame: ``[T]`` float64, as davis2017-evaluation ``f_measure``.
+@dataclass
+class Boundary:
+    """One-pixel boundary ``[T, H, W]`` of a mask stack and its dilation by the F tolerance."""
 
-    Both boundaries empty: 1. Exactly one empty: 0 (precision/recall set to 1/0 or 0/1).
-    """
-    pred, gt = _checked_pair(pred, gt)
-    _, h, w = pred.shape
-    radius = boundary_tolerance_px(h, w, bound_th)
-    pred_bound = boundary_map(pred)
-    gt_bound = boundary_map(gt)
-    pred_near_gt = np.count_nonzero(pred_bound & dilate_stack(gt_bound, radius), axis=(1, 2))
-    gt_near_pred = np.count_nonzero(gt_bound & dilate_stack(pred_bound, radius), axis=(1, 2))
-    n_pred = np.count_nonzero(pred_bound, axis=(1, 2))
-    n_gt = np.count_nonzero(gt_bound, axis=(1, 2))
+    bound: np.ndarray
+    dilated: np.ndarray
+
+    @classmethod
+    def of(cls, masks: np.ndarray, radius: float) -> Boundary:
+        """Boundary of bool ``[T, H, W]`` ``masks`` (void removed first), dilated by ``radius``."""
+        bound = boundary_map(masks)
+        return cls(bound, dilate_stack(bound, radius))
+
+
+def f_from_boundaries(pred: Boundary, gt: Boundary) -> np.ndarray:
+    """F per frame ``[T]`` from precomputed boundaries (lets one mask meet many others)."""
+    pred_near_gt = np.count_nonzero(pred.bound & gt.dilated, axis=(1, 2))
+    gt_near_pred = np.count_nonzero(gt.bound & pred.dilated, axis=(1, 2))
+    n_pred = np.count_nonzero(pred.bound, axis=(1, 2))
+    n_gt = np.count_nonzero(gt.bound, axis=(1, 2))
 
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(n_pred > 0, pred_near_gt / np.maximum(n_pred, 1), 1.0)
@@ -139,3 +205,19 @@ def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = BOUND_TH) -> n
         denom = precision + recall
         f = np.where(denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1.0), 0.0)
     return f.astype(np.float64)
+
+
+def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = BOUND_TH,
+              void: np.ndarray | None = None) -> np.ndarray:
+    """Boundary F-measure per frame: ``[T]`` float64, as davis2017-evaluation ``f_measure``.
+
+    Both boundaries empty: 1. Exactly one empty: 0 (precision/recall set to 1/0 or 0/1).
+    ``void``: bool ``[T, H, W]`` pixels removed from both masks before their boundaries are taken.
+    """
+    pred, gt = _checked_pair(pred, gt)
+    kept = _kept(pred.shape, void)
+    if kept is not None:
+        pred, gt = pred & kept, gt & kept
+    _, h, w = pred.shape
+    radius = boundary_tolerance_px(h, w, bound_th)
+    return f_from_boundaries(Boundary.of(pred, radius), Boundary.of(gt, radius))

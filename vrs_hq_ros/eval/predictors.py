@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from vrs_hq_ros.eval.datasets import LabelledVideo
+from vrs_hq_ros.eval.records import LabelledVideo
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,15 @@ class ClipPrediction:
 
 
 @runtime_checkable
+class ExpressionPredictor(Predictor, Protocol):
+    """A predictor that answers by expression identity (the ground-truth oracle)."""
+
+    def predict_expression(self, video: str, exp_id: str, frames: list[np.ndarray],
+                           sentence: str) -> list[np.ndarray]:
+        """One bool ``[H, W]`` mask per frame for expression ``exp_id`` of ``video``."""
+
+
+@runtime_checkable
 class TracingPredictor(Predictor, Protocol):
     """A predictor that also reports per-frame scores and states, given the frames' stamps."""
 
@@ -50,8 +59,12 @@ class TracingPredictor(Predictor, Protocol):
 
 
 def run_predictor(predictor: Predictor, frames: list[np.ndarray], sentence: str,
-                  stamps_ns: list[int]) -> ClipPrediction:
-    """Call ``predict_traced`` when the predictor has it, else ``predict``."""
+                  stamps_ns: list[int], video: str | None = None,
+                  exp_id: str | None = None) -> ClipPrediction:
+    """Call ``predict_expression`` (expression named), else ``predict_traced``, else ``predict``."""
+    if isinstance(predictor, ExpressionPredictor) and video is not None and exp_id is not None:
+        return ClipPrediction(masks=list(predictor.predict_expression(video, exp_id, frames,
+                                                                      sentence)))
     if isinstance(predictor, TracingPredictor):
         return predictor.predict_traced(frames, sentence, stamps_ns)
     return ClipPrediction(masks=list(predictor.predict(frames, sentence)))
@@ -158,25 +171,39 @@ def _clip_key(frames: list[np.ndarray], sentence: str) -> str:
 class GroundTruthPredictor:
     """Oracle that answers the ground truth (optionally shifted): checks the evaluation pipeline.
 
-    Clips are recognised by their first frame's pixels and the sentence, so it works behind any
-    source (dataset folder or bag) that yields the same pixels.
+    Keyed by (video, expression id): two expressions of one video with the same sentence get
+    their own answers. ``predict`` (no identity) recognises a clip by its first frame's pixels and
+    the sentence, and refuses when that names more than one expression.
     """
 
     name = "oracle"
 
     def __init__(self, videos: list[LabelledVideo], shift_px: tuple[int, int] = (0, 0)) -> None:
         self.shift_px = shift_px
-        self._answers: dict[str, np.ndarray] = {}
+        self._answers: dict[tuple[str, str], np.ndarray] = {}
+        self._by_clip: dict[str, list[tuple[str, str]]] = {}
         for video in videos:
             for exp in video.expressions:
                 if exp.exp_id in video.gt_masks:
-                    key = _clip_key(video.frames, exp.sentence)
+                    key = (video.name, exp.exp_id)
                     self._answers[key] = video.gt_masks[exp.exp_id]
+                    self._by_clip.setdefault(_clip_key(video.frames, exp.sentence), []).append(key)
 
-    def predict(self, frames: list[np.ndarray], sentence: str) -> list[np.ndarray]:
-        """Return the stored ground truth, shifted by ``shift_px`` = (dy, dx)."""
-        key = _clip_key(frames, sentence)
-        if key not in self._answers:
-            raise KeyError(f"the oracle has no ground truth for {sentence!r} on this clip")
+    def _shifted(self, key: tuple[str, str]) -> list[np.ndarray]:
         dy, dx = self.shift_px
         return [shift_mask(m, dy, dx) for m in self._answers[key]]
+
+    def predict_expression(self, video: str, exp_id: str, frames: list[np.ndarray],
+                           sentence: str) -> list[np.ndarray]:
+        """Return the ground truth of ``video``/``exp_id``, shifted by ``shift_px`` = (dy, dx)."""
+        if (video, exp_id) not in self._answers:
+            raise KeyError(f"the oracle has no ground truth for {video}/{exp_id}")
+        return self._shifted((video, exp_id))
+
+    def predict(self, frames: list[np.ndarray], sentence: str) -> list[np.ndarray]:
+        """Return the ground truth of the one expression with this first frame and sentence."""
+        keys = self._by_clip.get(_clip_key(frames, sentence), [])
+        if len(keys) != 1:
+            raise KeyError(f"the oracle has {len(keys)} ground truths for {sentence!r} on this "
+                           "clip; call predict_expression")
+        return self._shifted(keys[0])

@@ -2,7 +2,9 @@
 
 Predictions are written in the benchmark PNG layout ``<out>/<video>/<exp_id>/<frame>.png`` (0/255
 mono), scored against the ground truth with the official metrics, and optional overlay videos are
-written for chosen videos. The live (ROS) replay is in ``eval/live/``.
+written for chosen videos. For Ref-DAVIS17 the annotator palettes are written too
+(``<out>/palettes/anno_<a>/<video>/<frame>.png``, what davis2017-evaluation reads). The live (ROS)
+replay is in ``ros/replay/``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from vrs_hq_ros.eval.aggregation import ExpressionScore, score_expression
 from vrs_hq_ros.eval.bags import BagTopics, bag_dir_name, find_bags, read_bag
-from vrs_hq_ros.eval.datasets import LabelledVideo, load_dataset
+from vrs_hq_ros.eval.datasets import EvalSet, LabelledVideo, load_dataset
+from vrs_hq_ros.eval.davis_protocol import PaletteComposer, score_unsupervised
 from vrs_hq_ros.eval.errors import DatasetFormatError, PredictorError
 from vrs_hq_ros.eval.metrics import BOUND_TH
 from vrs_hq_ros.eval.overlay import write_overlay_video
@@ -27,20 +31,25 @@ from vrs_hq_ros.eval.predictors import ClipPrediction, Predictor, run_predictor
 
 log = logging.getLogger(__name__)
 
+# Label k gets a distinct colour (the DAVIS colours matter only to eyes; readers use the index).
+_PALETTE_COLOURS = [0, 0, 0] + [int(c) for k in range(1, 256)
+                                for c in ((k * 97) % 256, (k * 57) % 256, (k * 151) % 256)]
+
 
 @dataclass
 class EvalSource:
     """Where the videos come from: a dataset folder or one or more bags."""
 
     name: str
-    kind: str  # aggregation to use: "revos", "mevis", "davis" or "bag"
+    kind: str  # aggregation: "revos", "mevis", "davis", "ref_youtube_vos" or "bag"
     videos: Iterable[LabelledVideo]
     expression_count: int | None = None  # for the progress bar, when known up front
+    evalset: EvalSet | None = None  # the dataset folder read (None for bags)
 
 
 def open_source(path: str | Path, kind: str | None = None, videos: list[str] | None = None,
-                topics: BagTopics = BagTopics()) -> EvalSource:
-    """Open a bag, a folder of bags, or a ReVOS / MeViS / Ref-DAVIS17 folder."""
+                topics: BagTopics = BagTopics(), split: str | None = None) -> EvalSource:
+    """Open a bag, a folder of bags, or a benchmark folder as downloaded (see ``datasets``)."""
     path = Path(path)
     if not path.exists():
         raise DatasetFormatError(f"{path} does not exist")
@@ -53,9 +62,11 @@ def open_source(path: str | Path, kind: str | None = None, videos: list[str] | N
                     yield video
 
         return EvalSource(path.name, kind or "bag", read_all())
-    evalset = load_dataset(path, kind)
-    count = sum(len(v.expressions) for v in evalset.videos if not videos or v.name in videos)
-    return EvalSource(evalset.name, evalset.kind, evalset.labelled_videos(videos), count)
+    evalset = load_dataset(path, kind, split)
+    if videos:
+        evalset.videos = [v for v in evalset.videos if v.name in videos]
+    count = sum(len(v.expressions) for v in evalset.videos)
+    return EvalSource(evalset.name, evalset.kind, evalset.labelled_videos(), count, evalset)
 
 
 @dataclass
@@ -67,6 +78,7 @@ class ClipTrace:
     j_per_frame: np.ndarray | None
     scores: np.ndarray | None
     states: np.ndarray | None
+    r_per_frame: np.ndarray | None = None  # ReVOS robustness
 
 
 @dataclass
@@ -78,6 +90,8 @@ class ReplayResult:
     frames: int = 0
     predict_seconds: float = 0.0
     unscored: list[str] = field(default_factory=list)  # "<video>/<exp_id>" without ground truth
+    # Ref-DAVIS17 annotator-palette protocol: annotator -> per matched object (J, F) per frame.
+    palette_objects: dict[int, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
     @property
     def frames_per_second(self) -> float:
@@ -92,6 +106,17 @@ def write_prediction_pngs(out_dir: Path, video: str, exp_id: str, frame_names: l
     folder.mkdir(parents=True, exist_ok=True)
     for name, mask in zip(frame_names, masks, strict=True):
         cv2.imwrite(str(folder / f"{name}.png"), mask.astype(np.uint8) * 255)
+
+
+def write_palette_pngs(out_dir: Path, video: str, frame_names: list[str],
+                       palette: np.ndarray) -> None:
+    """Write ``<out_dir>/<video>/<frame>.png`` as indexed (mode P) PNGs, label = palette index."""
+    folder = out_dir / video
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, labels in zip(frame_names, palette, strict=True):
+        image = Image.fromarray(labels, mode="P")
+        image.putpalette(_PALETTE_COLOURS)
+        image.save(folder / f"{name}.png")
 
 
 def _checked(prediction: ClipPrediction, video: LabelledVideo, exp_id: str) -> ClipPrediction:
@@ -121,9 +146,13 @@ def replay(source: EvalSource, predictor: Predictor, out_dir: str | Path | None 
     try:
         for video in source.videos:
             stamps = video.stamps_ns or [i * 100_000_000 for i in range(len(video.frames))]
+            composer = None
+            if video.gt_labels is not None:
+                composer = PaletteComposer(video.expressions, video.gt_labels.shape)
             for exp in video.expressions:
                 start = time.perf_counter()
-                prediction = run_predictor(predictor, video.frames, exp.sentence, stamps)
+                prediction = run_predictor(predictor, video.frames, exp.sentence, stamps,
+                                           video.name, exp.exp_id)
                 result.predict_seconds += time.perf_counter() - start
                 result.frames += len(video.frames)
                 prediction = _checked(prediction, video, exp.exp_id)
@@ -136,19 +165,31 @@ def replay(source: EvalSource, predictor: Predictor, out_dir: str | Path | None 
                         write_overlay_video(out / "overlays" / name,
                                             video.frames, prediction.masks, overlay_fps,
                                             caption=exp.sentence)
-                j_per_frame = None
+                if composer is not None:
+                    composer.add(exp, pred)
+                j_per_frame = r_per_frame = None
                 gt = video.gt_masks.get(exp.exp_id)
                 if gt is None:
                     result.unscored.append(f"{video.name}/{exp.exp_id}")
                 else:
                     score = score_expression(video.name, exp.exp_id, exp.sentence, exp.type_id,
-                                             pred, gt, bound_th)
+                                             pred, gt, bound_th, void=video.void_masks,
+                                             gt_count=video.gt_counts.get(exp.exp_id),
+                                             foreground=video.foreground)
                     result.scores.append(score)
-                    j_per_frame = score.j_per_frame
+                    j_per_frame, r_per_frame = score.j_per_frame, score.r_per_frame
                 result.traces.append(ClipTrace(video.name, exp.exp_id, j_per_frame,
-                                               prediction.scores, prediction.states))
+                                               prediction.scores, prediction.states,
+                                               r_per_frame))
                 bar.update(1)
                 bar.set_postfix(fps=f"{result.frames_per_second:.1f}")
+            if composer is not None:
+                for annotator, palette in composer.palettes.items():
+                    result.palette_objects.setdefault(annotator, []).extend(
+                        score_unsupervised(video.gt_labels, palette, bound_th))
+                    if out is not None:  # the PNGs davis2017-evaluation would read
+                        write_palette_pngs(out / "palettes" / f"anno_{annotator}", video.name,
+                                           video.frame_names, palette)
     finally:
         bar.close()
     if result.unscored:

@@ -2,11 +2,13 @@
 
 Files written under the output folder:
 
-- ``report.json``: source, kind, predictor, summary (ReVOS table, MeViS-style mean, DAVIS statistics
-  as they apply), throughput and per-expression scores.
-- ``expressions.csv`` / ``videos.csv`` and ``report.md``: J, F, J&F (and A) in percent.
-- ``plots/jf_per_expression.png``: J&F of every expression; ``plots/timeline/<video>__<exp>.png``:
-  per-frame J, and score and track state over time when the predictor reports them.
+- ``report.json``: source, kind, predictor, summary (ReVOS table with R, MeViS-style mean, DAVIS
+  statistics and the Ref-DAVIS17 annotator-palette protocol as they apply), throughput and
+  per-expression scores.
+- ``expressions.csv`` / ``videos.csv`` and ``report.md``: J, F, J&F, A (and ReVOS R) in percent.
+- ``plots/jf_per_expression.png``: J&F (and R) of every expression;
+  ``plots/timeline/<video>__<exp>.png``: per-frame J (and R), and score and track state over time
+  when the predictor reports them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from vrs_hq_ros.eval.aggregation import (
     aggregate_revos,
 )
 from vrs_hq_ros.eval.bags import bag_dir_name
+from vrs_hq_ros.eval.davis_protocol import summarise_annotators
 from vrs_hq_ros.eval.replay import ClipTrace, ReplayResult
 
 _STATE_NAMES = {0: "searching", 1: "tracked", 2: "lost"}
@@ -54,24 +57,35 @@ def _pct(value: float) -> float | None:
 
 def _expression_row(s: ExpressionScore) -> dict:
     return {"video": s.video, "exp_id": s.exp_id, "type_id": s.type_id, "sentence": s.sentence,
-            "J": _pct(s.j), "F": _pct(s.f), "JF": _pct(s.jf), "A": _pct(s.a),
+            "J": _pct(s.j), "F": _pct(s.f), "JF": _pct(s.jf), "A": _pct(s.a), "R": _pct(s.r),
             "frames": int(len(s.j_per_frame))}
 
 
-def summarise(scores: list[ExpressionScore], kind: str) -> dict:
-    """Summary tables that apply to ``kind`` (MeViS-style mean always; ReVOS; DAVIS)."""
+def summarise(scores: list[ExpressionScore], kind: str,
+              palette_objects: dict | None = None) -> dict:
+    """Summary tables that apply to ``kind``.
+
+    ``mean``: mean over expressions (MeViS; Ref-DAVIS17 per-expression protocol of VISA / VRS-HQ
+    ``eval_davis17.py``). ``revos``: the ReVOS table with R. ``davis``: davis2017 statistics, one
+    object per expression. ``davis_palette``: Ref-DAVIS17 annotator-palette protocol (ReferFormer,
+    davis2017 ``unsupervised``), per annotator and their mean, as fractions.
+    """
     summary: dict = {"mean": dataclasses.asdict(aggregate_mean(scores))}
     if kind == "revos":
         summary["revos"] = dataclasses.asdict(aggregate_revos(scores))
     if kind == "davis" and scores:
         summary["davis"] = dataclasses.asdict(aggregate_davis(scores))
+    if palette_objects:
+        summary["davis_palette"] = {k: dataclasses.asdict(v) for k, v in
+                                    summarise_annotators(palette_objects).items()}
     return summary
 
 
 def build_report(result: ReplayResult, source: str, kind: str, predictor: str) -> EvalReport:
     """Collect a replay's numbers into an ``EvalReport``."""
+    summary = summarise(result.scores, kind, result.palette_objects)
     return EvalReport(source=source, kind=kind, predictor=predictor,
-                      summary=summarise(result.scores, kind), frames=result.frames,
+                      summary=summary, frames=result.frames,
                       predict_seconds=round(result.predict_seconds, 3),
                       frames_per_second=round(result.frames_per_second, 3),
                       expressions=[_expression_row(s) for s in result.scores],
@@ -120,9 +134,18 @@ def _summary_rows(summary: dict) -> list[dict]:
             rows.append({"set": f"ReVOS {name}", **summary["revos"][name]})
     rows.append({"set": "mean over expressions", **summary["mean"]})
     for row in rows:
-        for key in ("j", "f", "jf"):
+        for key in ("j", "f", "jf", "r"):
             row[key] = None if math.isnan(row[key]) else round(row[key], 2)
+        if "revos" not in summary:
+            row.pop("r")
     return rows
+
+
+def _palette_rows(summary: dict) -> list[dict]:
+    names = {"mean": "mean of the annotators"}
+    return [{"protocol": names.get(key, key.replace("_", " ")),
+             **{k: round(100 * v, 2) for k, v in stats.items()}}
+            for key, stats in summary["davis_palette"].items()]
 
 
 def write_markdown(path: Path, report: EvalReport, videos: list[dict]) -> None:
@@ -132,8 +155,14 @@ def write_markdown(path: Path, report: EvalReport, videos: list[dict]) -> None:
             f"({report.frames_per_second:.2f} frames/s).\n",
             "## Summary (percent)\n", _markdown_table(_summary_rows(report.summary))]
     if "davis" in report.summary:
-        text += ["## davis2017-evaluation statistics\n",
+        text += ["## davis2017-evaluation statistics, one object per expression\n",
                  _markdown_table([{k: round(v, 4) for k, v in report.summary["davis"].items()}])]
+    if "davis_palette" in report.summary:
+        text += ["## Ref-DAVIS17 annotator-palette protocol (percent)\n",
+                 "Each annotator's expressions composed into one palette per frame and scored "
+                 "with davis2017-evaluation `unsupervised` (ReferFormer). The per-expression "
+                 "protocol (VISA / VRS-HQ `eval_davis17.py`) is the mean over expressions above.\n",
+                 _markdown_table(_palette_rows(report.summary))]
     text += ["## Per video\n", _markdown_table(videos),
              "## Per expression\n", _markdown_table(report.expressions)]
     path.write_text("\n".join(text))
@@ -148,12 +177,19 @@ def plot_jf_per_expression(path: Path, scores: list[ExpressionScore]) -> None:
 
     labels = [f"{s.video}/{s.exp_id}" for s in scores]
     values = [100 * s.jf for s in scores]
+    robust = [100 * s.r for s in scores]
+    with_r = not all(math.isnan(r) for r in robust)
+    x = np.arange(len(values))
+    width = 0.4 if with_r else 0.8
     fig, ax = plt.subplots(figsize=(max(4.0, 0.3 * len(scores) + 2), 3.5))
-    ax.bar(range(len(values)), values, color="tab:blue")
-    ax.set_xticks(range(len(values)), labels, rotation=90, fontsize=6)
+    ax.bar(x - (width / 2 if with_r else 0), values, width, color="tab:blue", label="J&F")
+    if with_r:
+        ax.bar(x + width / 2, np.nan_to_num(robust), width, color="tab:red", label="R")
+        ax.legend(fontsize=7)
+    ax.set_xticks(x, labels, rotation=90, fontsize=6)
     ax.set_ylim(0, 100)
-    ax.set_ylabel("J&F (%)")
-    ax.set_title("J&F per expression")
+    ax.set_ylabel("J&F, R (%)" if with_r else "J&F (%)")
+    ax.set_title("J&F and R per expression" if with_r else "J&F per expression")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -171,6 +207,8 @@ def plot_timeline(path: Path, trace: ClipTrace) -> None:
     ax = axes[0, 0]
     if trace.j_per_frame is not None:
         ax.plot(trace.j_per_frame, label="J", color="tab:blue")
+    if trace.r_per_frame is not None:
+        ax.plot(trace.r_per_frame, label="R", color="tab:red")
     if trace.scores is not None:
         ax.plot(trace.scores, label="score", color="tab:orange")
     ax.set_ylim(-0.05, 1.05)

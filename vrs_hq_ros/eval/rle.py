@@ -20,6 +20,11 @@ def encode_mask(mask_hw: np.ndarray) -> dict:
 
 def decode_mask(rle: dict) -> np.ndarray:
     """Decode a COCO RLE (compressed string or uncompressed list counts) to bool ``[H, W]``."""
+    return decode_sum(rle).astype(bool)
+
+
+def decode_sum(rle: dict) -> np.ndarray:
+    """Decode a COCO RLE to uint8 ``[H, W]``; stacked RLEs are summed, as the benchmark scripts."""
     try:
         size = [int(v) for v in rle["size"]]
         counts = rle["counts"]
@@ -31,9 +36,9 @@ def decode_mask(rle: dict) -> np.ndarray:
     elif isinstance(counts, str):
         rle = {"size": size, "counts": counts.encode("ascii")}
     decoded = coco_mask.decode(rle)
-    if decoded.ndim == 3:  # several RLEs stacked: their union, as the benchmark scripts sum them
-        decoded = decoded.any(axis=2)
-    return decoded.astype(bool)
+    if decoded.ndim == 3:  # several RLEs stacked
+        decoded = decoded.sum(axis=2).astype(np.uint8)
+    return decoded.astype(np.uint8, copy=False)
 
 
 def decode_or_empty(rle: dict | None, height: int, width: int) -> np.ndarray:

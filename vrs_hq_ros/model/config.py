@@ -148,6 +148,10 @@ class LlavaBackboneConfig:
     image_std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
     pretrained_dir: Optional[str] = None
     dtype: str = "float32"
+    # Std of the random LLaMA's weights; None keeps Hugging Face's 0.02 (sized for 4096-wide
+    # models). A narrow model trained from scratch needs ~hidden**-0.5: with 0.02 its hidden
+    # state at the [TAK] read position does not depend on the sentence (docs/TRAINING.md).
+    text_initializer_range: Optional[float] = None
 
     def __post_init__(self):
         if self.vision_image_size % self.vision_patch_size != 0:

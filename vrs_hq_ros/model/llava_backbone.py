@@ -35,8 +35,10 @@ def _tiny_llava_config(cfg: LlavaBackboneConfig, tokenizer) -> LlavaConfig:
         hidden_size=cfg.vision_hidden_size, num_hidden_layers=cfg.vision_layers,
         num_attention_heads=cfg.vision_heads, intermediate_size=cfg.vision_intermediate_size,
         projection_dim=cfg.vision_hidden_size)
+    init = {} if cfg.text_initializer_range is None else {
+        "initializer_range": cfg.text_initializer_range}
     text = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=cfg.text_hidden_size,
+        **init, vocab_size=len(tokenizer), hidden_size=cfg.text_hidden_size,
         num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
         num_key_value_heads=cfg.text_heads, intermediate_size=cfg.text_intermediate_size,
         max_position_embeddings=cfg.max_position_embeddings,

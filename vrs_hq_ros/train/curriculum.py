@@ -16,6 +16,11 @@ Two terms are added to the paper's 1 CE + 2 BCE + 0.5 Dice in every stage (devia
 documented in the model card): object-presence BCE on SAM2's object-score logits (SAM2's own
 training loss; TKS ranks candidates by these scores) and the mask loss on the memory-less
 decode of every sampled frame with TAK' (what TKS decodes at inference).
+
+Prompt-contrastive terms (``StageConfig.contrast_weight``, deviations): in ``segment`` every
+foreground pixel is classified among the scene's objects by their prompted mask logits, and
+in ``language`` TAK' is classified among the scene's look tokens. A mask that ignores the
+prompt (the union of all shapes) lowers BCE but not these terms.
 """
 
 from __future__ import annotations
@@ -49,11 +54,31 @@ class StepLosses:
     candidates: torch.Tensor
     presence: torch.Tensor
     distill: torch.Tensor
+    contrast: torch.Tensor
 
     def as_floats(self) -> dict[str, float]:
         """Detached values for logs."""
         return {k: float(getattr(self, k).detach()) for k in
-                ("total", "ce", "mask", "candidates", "presence", "distill")}
+                ("total", "ce", "mask", "candidates", "presence", "distill", "contrast")}
+
+
+def pixel_contrast(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each foreground pixel over the objects' prompted logits.
+
+    ``logits``/``gt``: [F, K, S, S] (frame, object). Pixels of no object are ignored.
+    """
+    foreground = gt.sum(1) > 0
+    if logits.shape[1] < 2 or not foreground.any():
+        return logits.new_zeros(())
+    ce = F.cross_entropy(logits, gt.argmax(1), reduction="none")
+    return (ce * foreground).sum() / foreground.sum()
+
+
+def token_contrast(token: torch.Tensor, looks: torch.Tensor, target: int,
+                   temperature: float = 0.1) -> torch.Tensor:
+    """Cross-entropy of ``token`` [D] classified among look tokens [K, D] by cosine."""
+    logits = F.cosine_similarity(token[None], looks, dim=-1) / temperature
+    return F.cross_entropy(logits[None], torch.tensor([target], device=token.device))
 
 
 def _mask_terms(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -92,7 +117,8 @@ def sam2_prompted_losses(model: VRSHQ, scene: Scene, target: int, indices: list[
 
 
 def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: int,
-                        rng: np.random.Generator, frames_per_sample: int) -> StepLosses:
+                        rng: np.random.Generator, frames_per_sample: int,
+                        contrast_weight: float = 0.0) -> StepLosses:
     """Stage 1: SAM2 prompted with look tokens.
 
     Every object of the scene is decoded on every sampled frame (one batch over frames
@@ -116,6 +142,11 @@ def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: 
     present = (gt.flatten(1).sum(1) > 0).float()
     candidates = _mask_terms(decoded.mask_logits, gt)
     presence = F.binary_cross_entropy_with_logits(decoded.object_logits, present)
+    contrast = candidates.new_zeros(())
+    if contrast_weight > 0:
+        grid = (len(indices), len(scene.objects), size, size)
+        contrast = contrast_weight * pixel_contrast(decoded.mask_logits.view(grid),
+                                                    gt.view(grid))
 
     visible = [p for p, i in enumerate(indices) if scene.mask(target)[i].any()]
     key = int(rng.choice(visible)) if visible else int(rng.integers(len(indices)))
@@ -127,12 +158,14 @@ def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: 
     presence = presence + F.binary_cross_entropy_with_logits(
         propagated.object_logits, (target_gt.flatten(1).sum(1) > 0).float())
     zero = mask.new_zeros(())
-    return StepLosses(mask + candidates + presence, zero, mask, candidates, presence, zero)
+    return StepLosses(mask + candidates + presence + contrast, zero, mask, candidates, presence,
+                      zero, contrast)
 
 
 def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
                          expression: SceneExpression, rng: np.random.Generator,
-                         frames_per_sample: int, distill_weight: float) -> StepLosses:
+                         frames_per_sample: int, distill_weight: float,
+                         contrast_weight: float = 0.0) -> StepLosses:
     """Stages 2-3: the MLLM reads T' frames + the sentence; TAK' prompts SAM2 (paper path)."""
     indices = sorted(segment_indices(len(scene.frames), frames_per_sample, rng))
     frames = [scene.frames[i] for i in indices]
@@ -145,9 +178,12 @@ def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
     mask, candidates, presence = sam2_prompted_losses(model, scene, expression.target, indices,
                                                       tda.tak_fused, key)
     ce = out.lm_loss.float()
-    distill = mask.new_zeros(())
+    distill, contrast = mask.new_zeros(()), mask.new_zeros(())
     if looks is not None and distill_weight > 0:
         teacher = looks(scene.objects[expression.target]).detach()
         distill = distill_weight * (tda.tak_fused - teacher).pow(2).sum() / teacher.pow(2).sum()
-    return StepLosses(ce + mask + candidates + presence + distill, ce, mask, candidates,
-                      presence, distill)
+    if looks is not None and contrast_weight > 0:
+        every_look = torch.stack([looks(o) for o in scene.objects]).detach()
+        contrast = contrast_weight * token_contrast(tda.tak_fused, every_look, expression.target)
+    return StepLosses(ce + mask + candidates + presence + distill + contrast, ce, mask,
+                      candidates, presence, distill, contrast)

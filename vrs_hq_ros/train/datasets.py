@@ -1,8 +1,8 @@
 """Training samples from video datasets: the official layouts, converted bags and synthetic clips.
 
 Videos are read through the evaluation readers (``vrs_hq_ros.eval``): ReVOS / MeViS and a bag
-written by ``vrs-hq convert`` (mask_dict layout), Ref-DAVIS17 (palette PNGs); Ref-YouTube-VOS
-(palette PNGs + ``meta_expressions/<split>/meta_expressions.json``) has a thin adapter here.
+written by ``vrs-hq convert`` (mask_dict layout), Ref-DAVIS17 and Ref-YouTube-VOS (palette PNGs,
+``eval/ref_davis.py`` and ``eval/ref_youtube_vos.py``).
 A video sample is T' frames, one drawn from each of T' equal segments of the video with T'
 uniform in ``[frames_min, frames_max]`` (the official ``uniform`` policy; a shorter video gives
 all its frames). Layout problems stop with ``TrainingDataError`` naming the file and field.
@@ -10,7 +10,6 @@ all its frames). Layout problems stop with ``TrainingDataError`` naming the file
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,11 @@ from vrs_hq_ros.eval.datasets import (
     MaskDictGroundTruth,
     Video,
     load_mask_dict_dataset,
-    parse_expressions,
     read_rgb,
 )
 from vrs_hq_ros.eval.errors import DatasetFormatError
 from vrs_hq_ros.eval.ref_davis import PaletteGroundTruth, load_ref_davis
+from vrs_hq_ros.eval.ref_youtube_vos import load_ref_youtube_vos
 from vrs_hq_ros.eval.rle import decode_or_empty
 from vrs_hq_ros.train.synthetic import make_clip
 
@@ -172,35 +171,6 @@ def _meta_file(root: Path, meta: str | None) -> Path:
     default = root / "meta_expressions.json"
     found = sorted(root.glob("meta_expressions*.json"))
     return default if default.is_file() or not found else found[0]
-
-
-def load_ref_youtube_vos(root: str | Path, split: str = "train") -> EvalSet:
-    """Read Ref-YouTube-VOS as an ``EvalSet``.
-
-    Layout: ``<split>/JPEGImages``, ``<split>/Annotations`` (palette PNGs) and
-    ``meta_expressions/<split>/meta_expressions.json`` (``exp``, ``obj_id`` per expression).
-    """
-    root = Path(root)
-    meta_file = root / "meta_expressions" / split / "meta_expressions.json"
-    if not meta_file.is_file():
-        raise TrainingDataError(f"{meta_file} does not exist (Ref-YouTube-VOS layout)")
-    try:
-        videos_raw = json.loads(meta_file.read_text())["videos"]
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise TrainingDataError(f"{meta_file}: not a meta_expressions file ({exc})") from exc
-    images = root / split / "JPEGImages"
-    videos = []
-    for name, entry in videos_raw.items():
-        if "frames" not in entry or "expressions" not in entry:
-            raise TrainingDataError(f"{meta_file}: video {name} lacks 'frames' or 'expressions'")
-        names = [str(f) for f in entry["frames"]]
-        paths = [images / name / f"{f}.jpg" for f in names]
-        missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise TrainingDataError(f"{missing[0]} is listed in {meta_file} but does not exist")
-        videos.append(Video(name, names, paths, parse_expressions(entry["expressions"])))
-    return EvalSet(name=root.name, kind="davis", videos=videos,
-                   ground_truth=PaletteGroundTruth(root / split / "Annotations"))
 
 
 class SyntheticSource:

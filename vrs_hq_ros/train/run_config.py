@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,43 @@ class StageConfig:
     """One curriculum stage: its kind, length and learning rate.
 
     ``distill_weight`` applies to ``language`` (pull TAK' towards the look token).
+    ``warmup_steps``: the learning rate rises linearly from 0 over the stage's first steps.
+    Without it a from-scratch SAM2 decoder learns to ignore its prompt within ~15 steps
+    (docs/TRAINING.md). ``contrast_weight``: weight of the prompt-contrastive terms (each
+    foreground pixel classified among the scene's objects in ``segment``; TAK' classified
+    among the scene's look tokens in ``language``).
     """
 
     name: str
     steps: int
     lr: float
     distill_weight: float = 0.0
+    warmup_steps: int = 0
+    contrast_weight: float = 0.0
+    final_lr_fraction: float = 1.0
+
+    def lr_at(self, step_in_stage: int) -> float:
+        """Learning rate of the stage's ``step_in_stage``-th step (0-based).
+
+        Linear warm-up over ``warmup_steps``, then a cosine from ``lr`` down to
+        ``lr * final_lr_fraction`` at the stage's end (1.0: constant).
+        """
+        if step_in_stage < self.warmup_steps:
+            return self.lr * (step_in_stage + 1) / self.warmup_steps
+        span = max(1, self.steps - self.warmup_steps)
+        progress = min(1.0, (step_in_stage - self.warmup_steps) / span)
+        floor = self.lr * self.final_lr_fraction
+        return floor + (self.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     def __post_init__(self):
         if self.name not in STAGES:
             raise RunConfigError(f"stage name must be one of {STAGES}, got {self.name!r}")
         if self.steps < 0 or self.lr <= 0:
             raise RunConfigError(f"stage {self.name}: steps >= 0 and lr > 0 required")
+        if self.warmup_steps < 0 or self.contrast_weight < 0:
+            raise RunConfigError(f"stage {self.name}: warmup_steps and contrast_weight >= 0")
+        if not 0 < self.final_lr_fraction <= 1:
+            raise RunConfigError(f"stage {self.name}: final_lr_fraction must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +102,8 @@ class ModelSizes:
             vision_hidden_size=self.vision_hidden_size, vision_layers=self.vision_layers,
             vision_heads=2, vision_intermediate_size=2 * self.vision_hidden_size,
             text_hidden_size=self.text_hidden_size, text_layers=self.text_layers,
-            text_heads=self.text_heads, text_intermediate_size=self.text_intermediate_size)
+            text_heads=self.text_heads, text_intermediate_size=self.text_intermediate_size,
+            text_initializer_range=self.text_hidden_size ** -0.5)
         return config
 
 

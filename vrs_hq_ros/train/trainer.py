@@ -108,11 +108,11 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
         return segment_step_losses(run.model, run.looks, scene, target, rng,
-                                   max(2, sampled // 2))
+                                   max(2, sampled // 2), stage.contrast_weight)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
     looks = run.looks if stage.name == "language" else None
     return language_step_losses(run.model, looks, scene, expression, rng, sampled,
-                                stage.distill_weight)
+                                stage.distill_weight, stage.contrast_weight)
 
 
 def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = logger.info,
@@ -142,7 +142,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     window: list[dict[str, float]] = []
     start, done = time.perf_counter(), 0
     while run.step < config.total_steps and (stop_after is None or done < stop_after):
-        index, stage, _ = config.stage_at(run.step)
+        index, stage, step_in_stage = config.stage_at(run.step)
         if index != stage_index:
             optimizer = torch.optim.AdamW(_trainable(run, stage), lr=stage.lr, weight_decay=0.0)
             if latest is not None and stage_index == -1 and _saved_stage(latest) == index:
@@ -150,6 +150,8 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
                                                      weights_only=True))
             stage_index = index
             log(f"stage {index + 1}/{len(config.stages)}: {stage.name} ({stage.steps} steps)")
+        for group in optimizer.param_groups:
+            group["lr"] = stage.lr_at(step_in_stage)
         run.model.train()
         run.model.clip.eval()
         optimizer.zero_grad(set_to_none=True)
