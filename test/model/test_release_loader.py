@@ -90,6 +90,7 @@ def test_hidden_size_and_tokens_follow_the_release(model):
 
 def test_official_inference_settings_are_on(model):
     assert model.fill_hole_area == 8
+    assert model.pad_to_square and model.official_window_sampling
     assert model.config.sam2.version == "2.0"
     assert not any([model.config.sam2.multimask_output_in_sam,
                     model.config.sam2.multimask_output_for_tracking,
@@ -101,12 +102,30 @@ def test_official_inference_settings_are_on(model):
 def test_letterboxed_sam2_input_maps_masks_back_to_the_frame(model):
     rng = np.random.default_rng(1)
     frames = [rng.integers(0, 255, (60, 120, 3), dtype=np.uint8) for _ in range(3)]
-    model.pad_to_square = True
-    try:
-        result = model.reason(frames, "the cat")
-    finally:
-        model.pad_to_square = False
+    result = model.reason(frames, "the cat")
     assert result.keyframe_mask_logits.shape == (60, 120)
+
+
+def test_the_streaming_engine_runs_a_release_on_a_non_square_camera(model):
+    """Official windows (whole span), letterboxed tracking, hole filling: masks fit the frame."""
+    from vrs_hq_ros.engine.config import EngineConfig
+    from vrs_hq_ros.engine.frames import Frame
+    from vrs_hq_ros.engine.results import GoalAction, GoalCommand
+    from vrs_hq_ros.engine.streaming import StreamingEngine
+
+    engine = StreamingEngine(model, EngineConfig(deterministic=True, window_length=6, stride=6,
+                                                 frames_per_window=3))
+    assert engine.tracker.mapping.padded and engine.tracker.mapping.fill_hole_area == 8
+    engine.apply(GoalCommand(GoalAction.ADD, "g", "the red square"))
+    rng = np.random.default_rng(3)
+    try:
+        results = [engine.push(Frame(i * 100_000_000,
+                                     rng.integers(0, 255, (60, 120, 3), dtype=np.uint8)))
+                   for i in range(5)]
+    finally:
+        engine.close()
+    assert all(r.goals[0].mask_hw.shape == (60, 120) for r in results)
+    assert results[-1].goals[0].window_id == 1  # reasoned once, then tracked
 
 
 def test_hf_clip_anchor_scores_every_frame(model):

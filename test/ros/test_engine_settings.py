@@ -7,7 +7,7 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from vrs_hq_ros.ros.engine_settings import load_model
+from vrs_hq_ros.ros.engine_settings import compile_decoder, load_model
 from vrs_hq_ros.ros.parameters import NodeSettings
 
 _FIXTURE = Path(__file__).parents[1] / "model" / "release_fixture.py"
@@ -39,3 +39,16 @@ def test_clip_model_may_name_a_hugging_face_folder(tmp_path):
     model = load_model(settings)
     assert model.config.clip.hf_dir == str(release / "clip-vit-large-patch14-336")
     assert model.clip.hf_model is not None
+
+
+def test_model_compile_wraps_the_release_decoder_only(tmp_path, caplog):
+    release = _write_release(tmp_path / "release")
+    settings = dataclasses.replace(NodeSettings.defaults(), model_path=str(release),
+                                   model_device="cpu", model_dtype="float32",
+                                   model_compile=True)
+    model = load_model(settings)  # compilation itself happens lazily, at the first window
+    assert hasattr(model.backbone.llm.model.forward, "_torchdynamo_orig_callable")
+    from vrs_hq_ros.model.config import VRSHQConfig
+    from vrs_hq_ros.model.vrshq import VRSHQ
+
+    assert compile_decoder(VRSHQ(VRSHQConfig.tiny(64))) is False  # LLaVA backbone: eager

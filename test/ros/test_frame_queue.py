@@ -61,12 +61,32 @@ def test_stamp_gaps_count_frames_lost_before_the_callback():
 
     gaps = StampGapCounter()
     period = 33_333_333
-    stamps = [i * period for i in range(10)] + [12 * period, 13 * period, 17 * period]
+    stamps = [i * period for i in range(10)] + [12 * period, 13 * period, 17 * period,
+                                                18 * period]
 
     lost = [gaps.add(s) for s in stamps]
 
-    assert lost[10] == 2 and lost[12] == 3
+    assert lost[11] == 2 and lost[13] == 3  # confirmed by the next regular step
     assert gaps.lost == 5
+
+
+def test_a_publisher_catching_up_in_a_burst_loses_nothing_and_keeps_the_period():
+    from vrs_hq_ros.ros.frame_queue import StampGapCounter
+
+    gaps = StampGapCounter()
+    period = 33_333_333
+    stamps = [i * period for i in range(10)]
+    for start in range(10, 200, 10):  # every 10th frame: 3 frames late, sent back to back
+        late = start * period + 3 * period
+        stamps += [late, late + 500_000, late + 1_000_000, late + 1_500_000]
+        stamps += [(start + i) * period for i in range(4, 10)]
+
+    for s in stamps:
+        gaps.add(s)
+    gaps.add(stamps[-1] + 3 * period)  # then 2 frames really lost
+    gaps.add(stamps[-1] + 4 * period)
+
+    assert gaps.lost == 2
 
 
 def test_stamps_going_back_reset_instead_of_counting():
@@ -79,3 +99,21 @@ def test_stamps_going_back_reset_instead_of_counting():
     gaps.add(10_000_000_000)
 
     assert gaps.lost == 0
+
+
+def test_jittery_stamps_count_only_the_frames_really_lost():
+    import numpy as np
+
+    from vrs_hq_ros.ros.frame_queue import StampGapCounter
+
+    # A Python publisher under load: steps of 24-41 ms around 33.3 ms (measured here).
+    rng = np.random.default_rng(0)
+    period = 33_333_333
+    stamps = [int(i * period + rng.uniform(-0.125, 0.125) * period) for i in range(300)]
+    received = [s for i, s in enumerate(stamps) if i not in (100, 200, 201)]
+
+    gaps = StampGapCounter()
+    for s in received:
+        gaps.add(s)
+
+    assert gaps.lost == 3

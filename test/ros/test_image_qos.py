@@ -98,13 +98,15 @@ def test_auto_reliability_follows_a_best_effort_publisher_that_appears_later(
 
 
 
-def test_frames_missing_between_header_stamps_are_reported_in_diagnostics(
+def test_frames_missing_between_header_stamps_are_reported_in_status_and_diagnostics(
         make_harness, tiny_model_dir, image_factory):
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import Image
+    from vrs_hq_ros.msg import NodeStatus
 
     h = make_harness(tiny_model_dir)
     diagnostics = h.collect(DiagnosticArray, "/diagnostics")
+    statuses = h.collect(NodeStatus, "/vrs_hq_segment/status")
     pub = h.publisher(Image, "/image")
     sent = [i for i in range(12) if i not in (6, 7, 9)]  # the camera sent 12, 3 got lost
     for i in sent:
@@ -120,3 +122,5 @@ def test_frames_missing_between_header_stamps_are_reported_in_diagnostics(
         return None
 
     h.wait_for(lambda: lost() == "3", 5.0, f"lost frames in /diagnostics, last {lost()}")
+    h.wait_for(lambda: statuses and statuses[-1].frames_lost_before_node == 3, 5.0,
+               "lost frames in ~/status")

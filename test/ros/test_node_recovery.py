@@ -165,19 +165,19 @@ def test_status_counts_since_activation_returns_to_ok_and_counts_goals_once(
     assert node.trigger_deactivate() == ok and node.trigger_activate() == ok
     snap = node.metrics.snapshot()
     assert counts() == (0, 0) and snap.last_error == ""  # re-applied goals are not counted
-    assert node._goals.goals == {"text": "the red square"}
+    assert node._goals.book.goals == {"text": "the red square"}
 
 
 def test_a_nul_in_a_sentence_is_refused_with_the_reason(make_harness, tiny_model_dir):
     from std_msgs.msg import String
 
     node = make_harness(tiny_model_dir).node
-    node._on_text(String(data="the red\0 square"))  # the callback, as rclpy would call it
+    node._goals.on_text(String(data="the red\0 square"))  # the callback, as rclpy would call it
 
     snap = node.metrics.snapshot()
     assert (snap.goals_accepted, snap.goals_rejected) == (0, 1)
     assert "NUL character at position 7" in snap.last_error
-    assert node._goals.goals == {}
+    assert node._goals.book.goals == {}
 
 
 def test_a_sim_time_clock_jump_restarts_the_stream(make_harness, tiny_model_dir, image_factory):

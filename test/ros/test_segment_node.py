@@ -176,7 +176,7 @@ def test_overlay_is_rendered_only_while_someone_subscribes(
 
     client = _Client(make_harness(whole_frame_model_dir), image_factory)
     client.goal(Goal.ACTION_ADD, "cup", "the red square")
-    overlay_pub = client.h.node._io.publishers["overlay"]
+    overlay_pub = client.h.node._io.outputs.publishers["overlay"]
     unwatched = client.frames_until_tracked("cup")
     assert overlay_pub.get_subscription_count() == 0
 

@@ -19,6 +19,8 @@ def tiny_run_config() -> RunConfig:
                  "sampled_max": 5},
         "stages": [{"name": "segment", "steps": 2, "lr": 1e-3, "warmup_steps": 2,
                     "contrast_weight": 1.0},
+                   {"name": "words", "steps": 2, "lr": 1e-3, "distill_weight": 1.0,
+                    "contrast_weight": 1.0},
                    {"name": "language", "steps": 2, "lr": 1e-3, "distill_weight": 1.0,
                     "warmup_steps": 1, "contrast_weight": 1.0, "final_lr_fraction": 0.1},
                    {"name": "joint", "steps": 2, "lr": 1e-4}],

@@ -27,10 +27,12 @@ def test_a_resumed_run_continues_with_the_losses_of_an_uninterrupted_one(tmp_pat
 def test_every_stage_runs_and_logs_its_loss_terms(tmp_path, tiny_run_config):
     train(tiny_run_config, tmp_path, log=lambda _: None)
     rows = [json.loads(line) for line in (tmp_path / "train_log.jsonl").open()]
-    assert [r["stage"] for r in rows] == ["segment"] * 2 + ["language"] * 2 + ["joint"] * 2
-    assert all(r["ce"] == 0 for r in rows[:2]) and all(r["ce"] > 0 for r in rows[2:])
-    assert all(r["distill"] > 0 for r in rows[2:4]) and all(r["distill"] == 0 for r in rows[4:])
-    assert all(r["contrast"] > 0 for r in rows[:4]) and all(r["contrast"] == 0 for r in rows[4:])
+    assert [r["stage"] for r in rows] == (["segment"] * 2 + ["words"] * 2 + ["language"] * 2
+                                          + ["joint"] * 2)
+    assert all(r["ce"] == 0 for r in rows[:4]) and all(r["ce"] > 0 for r in rows[4:])
+    assert all(r["mask"] == 0 for r in rows[2:4]) and all(r["mask"] > 0 for r in rows[4:])
+    assert all(r["distill"] > 0 for r in rows[2:6]) and all(r["distill"] == 0 for r in rows[6:])
+    assert all(r["contrast"] > 0 for r in rows[:6]) and all(r["contrast"] == 0 for r in rows[6:])
     assert len(list((tmp_path / "checkpoints").glob("step_*"))) == 2  # keep-last-N
 
 

@@ -29,6 +29,9 @@ class EngineConfig:
     ``asynchronous`` runs reasoning in a worker thread; ``deterministic`` forces inline
     reasoning at every scheduled window (no threads, bit-for-bit reproducible replay) and
     overrides ``asynchronous``.
+    ``window_sampling``: "even" (the rule above), "official" (the whole ``window_length``
+    span goes to the model, which samples at most 11 frames around its CLIP anchor as the
+    VRS-HQ inference does) or "auto" (official for models that ask for it: the release).
     ``agree_iou``: a keyframe whose mask overlaps the track by at least this IoU is added as
     a conditioning frame; below it the track restarts from the keyframe
     (``tracking.reconditioning``).
@@ -43,6 +46,7 @@ class EngineConfig:
     deterministic: bool = False
     lost_regrounding_frames: int = 15
     agree_iou: float = 0.5
+    window_sampling: str = "auto"
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self):
@@ -57,6 +61,9 @@ class EngineConfig:
                                     f"window ({self.window_length})")
         if self.max_age_s <= 0:
             raise EngineConfigError(f"max_age_s must be > 0, got {self.max_age_s}")
+        if self.window_sampling not in ("auto", "even", "official"):
+            raise EngineConfigError(f"window_sampling must be auto, even or official, got "
+                                    f"{self.window_sampling!r}")
         if not 0.0 <= self.agree_iou <= 1.0:
             raise EngineConfigError(f"agree_iou must be in [0, 1], got {self.agree_iou}")
 

@@ -8,17 +8,21 @@ import numpy as np
 
 from vrs_hq_ros.engine.goals import Goal
 from vrs_hq_ros.engine.results import BoundingBox, GoalFrameResult, TrackState
-from vrs_hq_ros.tracking.online_tracker import upscale_mask_logits
+from vrs_hq_ros.tracking.online_tracker import MaskMapping
 
 
-def goal_frame_result(goal: Goal, height: int, width: int) -> GoalFrameResult:
-    """Return the goal's state on the newest frame, its mask at the source size [height, width]."""
+def goal_frame_result(goal: Goal, height: int, width: int,
+                      mapping: MaskMapping = MaskMapping()) -> GoalFrameResult:
+    """Return the goal's state on the newest frame, its mask at the source size [height, width].
+
+    ``mapping``: the tracker's (letterbox crop, hole filling of the model's settings).
+    """
     step = goal.track.last_step if goal.track is not None else None
     if step is None:
         mask = np.zeros((height, width), dtype=bool)
         state, score = TrackState.SEARCHING, 0.0
     else:
-        mask = (upscale_mask_logits(step.mask_logits, height, width) > 0).cpu().numpy()
+        mask = (mapping.to_frame(step.mask_logits, height, width) > 0).cpu().numpy()
         state = TrackState.TRACKED if step.visible else TrackState.LOST
         score = _sigmoid(step.object_score_logit)
     bbox, centroid, area = mask_geometry(mask)

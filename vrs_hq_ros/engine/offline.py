@@ -20,7 +20,7 @@ import torch
 from vrs_hq_ros.engine.errors import FrameError
 from vrs_hq_ros.engine.reasoner import Reasoner
 from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures
-from vrs_hq_ros.tracking.online_tracker import OnlineTracker, TrackerConfig, upscale_mask_logits
+from vrs_hq_ros.tracking.online_tracker import MaskMapping, OnlineTracker, TrackerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def segment_clip(model: Reasoner, frames: list[np.ndarray], sentence: str,
     key = reasoning.keyframe_index
     mask = reasoning.keyframe_mask_logits > 0
     logger.debug("offline clip of %d frames: keyframe %d", len(frames), key)
-    tracker = OnlineTracker(model.sam2, tracker_config, clip_length=len(frames))
+    tracker = OnlineTracker(model.sam2, tracker_config, clip_length=len(frames),
+                            mapping=MaskMapping.of(model))
     key_features = model.encode_frames([frames[key]])[0]
     forward = _propagate(model, tracker, frames, list(range(key, len(frames))), mask,
                          key_features)
@@ -52,5 +53,5 @@ def _propagate(model: Reasoner, tracker: OnlineTracker, frames: list[np.ndarray]
     for position, index in enumerate(order[1:], start=1):
         features = model.encode_frames([frames[index]])[0]
         steps.append(tracker.step(memory, position, features))
-    return [(upscale_mask_logits(s.mask_logits, height, width) > 0).cpu().numpy()
+    return [(tracker.mapping.to_frame(s.mask_logits, height, width) > 0).cpu().numpy()
             for s in steps]

@@ -25,9 +25,9 @@ from vrs_hq_ros.engine.reasoner import Reasoner
 from vrs_hq_ros.engine.reasoning_worker import ReasoningWorker
 from vrs_hq_ros.engine.regrounding import RegroundingJob, RegroundingOutcome, run_regrounding
 from vrs_hq_ros.engine.results import EngineStats, FrameResult, GoalCommand
-from vrs_hq_ros.engine.windows import Window, sample_window_frames
+from vrs_hq_ros.engine.windows import Window, sample_window_frames, uses_official_sampling
 from vrs_hq_ros.tracking.object_track import ObjectTrack
-from vrs_hq_ros.tracking.online_tracker import OnlineTracker
+from vrs_hq_ros.tracking.online_tracker import MaskMapping, OnlineTracker
 from vrs_hq_ros.tracking.reconditioning import KeyframeDecision
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ class StreamingEngine:
     def __init__(self, model: Reasoner, config: EngineConfig = EngineConfig()):
         self.model = model
         self.config = config
-        self.tracker = OnlineTracker(model.sam2, config.tracker)
+        self.tracker = OnlineTracker(model.sam2, config.tracker, mapping=MaskMapping.of(model))
+        self._official_windows = uses_official_sampling(config.window_sampling, model)
         self.buffer = FrameRingBuffer(config.buffer_capacity, int(config.max_age_s * 1e9))
         self.goals = GoalRegistry()
         self._positions = SharedPositionEncodings()
@@ -68,15 +69,15 @@ class StreamingEngine:
         if self._worker is not None:
             for outcome in self._worker.finished():
                 self._install(outcome)
-        for goal in self.goals:
-            self._advance(goal, item.index)
+        self._advance([goal.track for goal in self.goals], item.index)
         for goal in self.goals:
             if goal.due_for_reasoning(item.index, len(self.buffer),
                                       self.config.frames_per_window, self.config.stride,
                                       self.config.lost_regrounding_frames):
                 self._start_regrounding(goal)
         height, width = frame.size_hw
-        goals = [goal_frame_result(goal, height, width) for goal in self.goals]
+        goals = [goal_frame_result(goal, height, width, self.tracker.mapping)
+                 for goal in self.goals]
         self._stats.frames += 1
         return FrameResult(stamp_ns=frame.stamp_ns, frame_index=item.index, goals=goals,
                            latency_s=time.perf_counter() - start)
@@ -148,17 +149,26 @@ class StreamingEngine:
             goal.keyframe_stamp_ns = goal.window_id = 0
             goal.epoch = self.goals.new_epoch()  # runs in flight reasoned on the old frames
 
-    def _advance(self, goal: Goal, index: int) -> None:
-        """Step the goal's track through every buffered frame up to ``index``."""
-        track = goal.track
-        if track is None or track.last_step is None or track.last_step.frame_index >= index:
+    def _advance(self, tracks: list[ObjectTrack | None], index: int) -> None:
+        """Step every track through the buffered frames up to ``index``.
+
+        The tracks due on a frame are stepped together (one batched SAM2 call per memory
+        layout), so goals grounded by the same run cost one call, not one each.
+        """
+        behind = [t for t in tracks if t is not None and t.last_step is not None
+                  and t.last_step.frame_index < index]
+        if not behind:
             return
-        for item in self.buffer.after(track.last_step.frame_index):
-            track.record(self.tracker.step(track.memory, item.index, item.features))
+        for item in self.buffer.after(min(t.last_step.frame_index for t in behind)):
+            due = [t for t in behind if t.last_step.frame_index < item.index]
+            steps = self.tracker.step_many([t.memory for t in due], item.index, item.features)
+            for track, step in zip(due, steps, strict=True):
+                track.record(step)
 
     def _start_regrounding(self, goal: Goal) -> None:
         frames = sample_window_frames(self.buffer.latest(self.config.window_length),
-                                      self.config.window_length, self.config.frames_per_window)
+                                      self.config.window_length, self.config.frames_per_window,
+                                      official=self._official_windows)
         window = Window(window_id=self._next_window_id, frames=frames)
         self._next_window_id += 1
         track = goal.track

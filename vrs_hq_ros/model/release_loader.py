@@ -185,7 +185,8 @@ def load_release(directory: str | Path, vision_tower_dir: Optional[str] = None,
     _restore_buffers(model, spec)
     model.sam2.float()  # SAM2 keeps float32 weights (VRSHQ.to)
     model.fill_hole_area = int(sidecar.get("fill_hole_area", OFFICIAL_FILL_HOLE_AREA))
-    model.pad_to_square = bool(sidecar.get("pad_to_square", False))
+    model.pad_to_square = bool(sidecar.get("pad_to_square", True))  # official letterbox
+    model.official_window_sampling = True  # engine windows: whole span, <= 11 around anchor
     logger.info("loaded release %s: %d tensors, vision tower from %s, %d recomputed buffers",
                 directory, report.loaded, report.vision_tower_from, len(report.ignored))
     model.release_report = report

@@ -62,10 +62,12 @@ class VRSHQ(nn.Module):
         self.clip = ClipAnchor(config.clip)
         self.compute_dtype = torch.float32
         # Official inference settings a release turns on (release_loader): LISA-style letterbox
-        # SAM2 input (the online tracker does not crop padded outputs yet, so it stays off in
-        # the node) and SAM2's small-hole filling of the keyframe mask (0 = off).
+        # SAM2 input (the tracker crops it back, tracking.online_tracker.MaskMapping), SAM2's
+        # small-hole filling of the keyframe and tracked masks (0 = off), and engine windows
+        # handing the whole span to `reason` (official sampling around the CLIP anchor).
         self.pad_to_square = False
         self.fill_hole_area = 0
+        self.official_window_sampling = False
         self.eval()  # inference by default; training code switches parts on explicitly
 
     def to(self, *args, **kwargs) -> VRSHQ:

@@ -92,8 +92,23 @@ def load_model(settings: NodeSettings):
     except DeviceMemoryError as exc:
         raise ModelLoadError(str(exc)) from exc
     model = model.to(device=device, dtype=dtype).eval()
+    if settings.model_compile:
+        compile_decoder(model)
     logger.info("loaded %s on %s (%s), SAM2 input %d px", path, device, dtype, model.image_size)
     return model
+
+
+def compile_decoder(model) -> bool:
+    """``model.compile``: wrap the Chat-UniVi decoder in ``torch.compile``; False if skipped."""
+    from vrs_hq_ros.model.chatunivi_backbone import ChatUniViBackbone
+
+    if not isinstance(model.backbone, ChatUniViBackbone):
+        logger.warning("model.compile: only the Chat-UniVi (release) decoder is compiled; "
+                       "%s runs eagerly", type(model.backbone).__name__)
+        return False
+    model.backbone.compile()
+    logger.info("model.compile: the LLaMA decoder compiles on its first windows")
+    return True
 
 
 def apply_model_settings(model, settings: NodeSettings) -> None:

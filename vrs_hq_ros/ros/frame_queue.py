@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import statistics
 import threading
 from dataclasses import dataclass, field
 
@@ -96,32 +97,47 @@ class StampGapCounter:
 
     Middleware losses (a best-effort reader dropping fragments, a full reader history)
     happen before any callback, so no counter in the node sees them. A camera stamps at a
-    steady period: the smallest recent stamp step is that period (a median would grow with
-    the losses it should count), and a step of ``k`` periods means ``k - 1`` frames never
-    arrived. Stamps that go back (a replay restarting) reset the estimate instead of
-    counting. When nearly every frame is lost no step shows the period: an underestimate.
+    steady period, and a step of ``k`` periods means ``k - 1`` frames never arrived. The
+    period is the median of the recent steps, a gap entering as ``k`` steps of its mean: the
+    median stays put under stamp jitter (+-25 % here with a Python publisher) and under a
+    publisher that fell behind and sends the late frames back to back (stamped at sending).
+    Frames missing after a gap are confirmed by the next regular step; each burst step in
+    between stands for one of them arriving late instead. Stamps that go back (a replay
+    restarting) reset the estimate. When most frames are lost from the start, no step shows
+    the period: an underestimate.
     """
 
     def __init__(self, history: int = 31):
         self._steps: collections.deque[int] = collections.deque(maxlen=history)
         self._last_ns: int | None = None
+        self._pending = 0  # missing after the last gap, not yet confirmed
         self._lock = threading.Lock()
         self.lost = 0
 
     def add(self, stamp_ns: int) -> int:
-        """Record a received stamp; return the frames estimated lost just before it."""
+        """Record a received stamp; return the frames newly confirmed lost."""
         with self._lock:
             last, self._last_ns = self._last_ns, stamp_ns
             if last is None or stamp_ns <= last:
                 if last is not None:
                     self._steps.clear()
+                    self._pending = 0
                 return 0
             step = stamp_ns - last
-            lost = 0
-            if len(self._steps) >= 3:
-                period = float(min(self._steps))
-                missing = round(step / period) - 1
-                lost = missing if missing > 0 and step > 1.5 * period else 0
-            self._steps.append(step if lost == 0 else int(step / (lost + 1)))
-            self.lost += lost
-            return lost
+            period = self._period()
+            confirmed = 0
+            if period is None or 0.5 * period <= step <= 1.5 * period:
+                confirmed, self._pending = self._pending, 0
+                self._steps.append(step)
+            elif step > 1.5 * period:
+                confirmed = self._pending
+                self._pending = round(step / period) - 1
+                self._steps.extend([int(step / (self._pending + 1))] * (self._pending + 1))
+            else:  # a burst: one of the frames missing after the gap arrives late
+                self._pending = max(0, self._pending - 1)
+                self._steps.append(step)
+            self.lost += confirmed
+            return confirmed
+
+    def _period(self) -> float | None:
+        return float(statistics.median(self._steps)) if len(self._steps) >= 3 else None

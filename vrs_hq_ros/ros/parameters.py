@@ -64,6 +64,8 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "(candidates sampled around the CLIP anchor).", range=(1, 64), step=1),
     ParameterSpec("model.clip_model", "", "Local CLIP checkpoint for the TKS anchor (the "
                   "saved model's CLIP architecture); empty keeps the saved weights."),
+    ParameterSpec("model.compile", False, "torch.compile the MLLM decoder (Chat-UniVi / "
+                  "release backbone; for GPUs: the first windows pay the compilation)."),
     # Engine (applied at configure)
     ParameterSpec("engine.window_length", 16, "Frames in a reasoning window.",
                   range=(1, 512), step=1),
@@ -148,6 +150,7 @@ class NodeSettings:
     model_alpha: float
     model_tks_candidates: int
     model_clip_model: str
+    model_compile: bool
     engine_window_length: int
     engine_stride: int
     engine_frames_per_window: int

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import rclpy
 import rclpy.exceptions
-from diagnostic_msgs.msg import DiagnosticArray, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import JumpThreshold
 from rclpy.duration import Duration
@@ -28,36 +27,22 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
 from vrs_hq_ros.engine.compute_budget import set_torch_threads, thread_budget
-from vrs_hq_ros.msg import Goal, NodeStatus, SegmentationResult
+from vrs_hq_ros.msg import Goal
 from vrs_hq_ros.ros import engine_settings
-from vrs_hq_ros.ros.depth_point import PinholeIntrinsics, mask_point_m
 from vrs_hq_ros.ros.depth_sync import DepthBuffer, stamp_ns, subscribe_depth_pairs
 from vrs_hq_ros.ros.frame_processor import FrameProcessor, StreamWatch
 from vrs_hq_ros.ros.frame_queue import FrameQueue, QueuedFrame, StampGapCounter
-from vrs_hq_ros.ros.goal_input import (
-    GoalBook,
-    GoalLimitError,
-    GoalMessageError,
-    TextGoalInput,
-    goal_msg_to_command,
-)
+from vrs_hq_ros.ros.goal_handler import GoalHandler
 from vrs_hq_ros.ros.image_conversion import (
     ImageConversionError,
     compressed_to_rgb,
-    depth_to_metres,
     image_to_rgb,
     stream_size,
 )
 from vrs_hq_ros.ros.image_qos import image_qos, image_reliability
 from vrs_hq_ros.ros.node_metrics import LogThrottle, NodeMetrics
+from vrs_hq_ros.ros.output_publishers import ResultPublisher, StatusPublisher
 from vrs_hq_ros.ros.parameters import ParameterValueError, declare_all, read_settings
-from vrs_hq_ros.ros.result_messages import (
-    label_image,
-    label_image_msg,
-    overlay_msg,
-    segmentation_result_msg,
-)
-from vrs_hq_ros.ros.status_messages import diagnostic_array_msg, node_status_msg
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
@@ -71,7 +56,7 @@ class _ActiveIO:
     queue: FrameQueue
     processor: FrameProcessor
     subscriptions: list = field(default_factory=list)
-    publishers: dict = field(default_factory=dict)
+    outputs: ResultPublisher | None = None
     depth_handles: list = field(default_factory=list)
     stream_hw: tuple[int, int] | None = None
     image_reliability: ReliabilityPolicy | None = None  # of subscriptions[0]
@@ -90,16 +75,15 @@ class SegmentNode(LifecycleNode):
         self._model = None
         self._io: _ActiveIO | None = None
         self._engine_lock = threading.Lock()  # push and apply never overlap
-        self._goals = GoalBook(self.settings.goals_max_goals)
-        self._text_goals = TextGoalInput(self.settings.goals_text_goal_id,
-                                         self.settings.goals_max_sentence_chars)
+        self._goals = GoalHandler(lambda: self.settings, self.metrics, self._engine_lock,
+                                  self.get_logger(),
+                                  lambda: getattr(self._io, "engine", None))
         self._log_throttle = LogThrottle(self.settings.output_log_throttle_s)
         self._device = ""  # the torch device the model runs on (diagnostics hardware_id)
         self._depth = DepthBuffer()
         self._warned: set[str] = set()
-        self._status_pubs: tuple | None = None
+        self._status: StatusPublisher | None = None
         self._status_timer = None
-        self._lost_logged = 0
         self._qos_timer = None  # re-matches the image publishers' reliability (qos auto)
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._goal_group = MutuallyExclusiveCallbackGroup()
@@ -119,14 +103,9 @@ class SegmentNode(LifecycleNode):
             self.last_error = f"configure failed: {exc}"
             self.get_logger().error(self.last_error)
             return FAILURE
-        self._goals.max_goals = self.settings.goals_max_goals
-        self._text_goals.goal_id = self.settings.goals_text_goal_id
-        self._text_goals.max_chars = self.settings.goals_max_sentence_chars
+        self._goals.configure()
         self._device = engine_settings.resolve_device(self.settings.model_device)
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._status_pubs = (
-            self.create_publisher(NodeStatus, self.settings.topics_status, qos),
-            self.create_publisher(DiagnosticArray, "/diagnostics", qos))
+        self._status = StatusPublisher(self, self.settings.topics_status)
         self._status_timer = self.create_timer(self.settings.output_status_period_s,
                                                self.publish_status,
                                                callback_group=self._status_group)
@@ -160,15 +139,8 @@ class SegmentNode(LifecycleNode):
             JumpThreshold(min_forward=Duration(nanoseconds=int(s.input_max_stamp_jump_s * 1e9)),
                           min_backward=Duration(nanoseconds=-1), on_clock_change=True),
             post_callback=lambda _jump: watch.clock_jumped())
-        for cmd in self._goals.replay():
-            self._apply_goal(cmd, record=False)
-        if s.goals_initial_sentence and not self._goals.goals:
-            self._on_text(String(data=s.goals_initial_sentence))
-        out_qos = QoSProfile(depth=s.qos_depth, reliability=ReliabilityPolicy.RELIABLE)
-        io.publishers = {
-            "result": self.create_publisher(SegmentationResult, s.topics_result, out_qos),
-            "labels": self.create_publisher(Image, s.topics_labels, out_qos),
-            "overlay": self.create_publisher(Image, s.topics_overlay, out_qos)}
+        self._goals.restore(s.goals_initial_sentence)
+        io.outputs = ResultPublisher(self, s, self._depth, self._warn_once)
         io.image_reliability = image_reliability(self, self._image_topic(), s.qos_reliability)
         sensor_qos = image_qos(s.qos_depth, io.image_reliability)
         image_sub = self._subscribe_images(sensor_qos)
@@ -178,9 +150,9 @@ class SegmentNode(LifecycleNode):
         goal_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         io.subscriptions = [
             image_sub,
-            self.create_subscription(Goal, s.topics_goal, self._on_goal, goal_qos,
+            self.create_subscription(Goal, s.topics_goal, self._goals.on_goal, goal_qos,
                                      callback_group=self._goal_group),
-            self.create_subscription(String, s.topics_goal_text, self._on_text, goal_qos,
+            self.create_subscription(String, s.topics_goal_text, self._goals.on_text, goal_qos,
                                      callback_group=self._goal_group)]
         if s.input_use_depth:
             io.depth_handles = subscribe_depth_pairs(
@@ -199,8 +171,7 @@ class SegmentNode(LifecycleNode):
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Release the model, the status outputs and the goal record."""
         self._release_all()
-        self._goals.goals.clear()
-        self._text_goals.forget()
+        self._goals.forget()
         return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -229,7 +200,8 @@ class SegmentNode(LifecycleNode):
             self._qos_timer = None
         if io.jump_handle is not None:
             io.jump_handle.unregister()
-        self._lost_logged = 0
+        if self._status is not None:
+            self._status.restart_lost_count()
         for sub in io.subscriptions:
             self.destroy_subscription(sub)
         for handle in io.depth_handles:
@@ -238,8 +210,8 @@ class SegmentNode(LifecycleNode):
                 self.destroy_subscription(sub)
         if not io.processor.stop():
             self.get_logger().warning("the processing thread did not stop within 30 s")
-        for pub in io.publishers.values():
-            self.destroy_publisher(pub)
+        if io.outputs is not None:
+            io.outputs.destroy(self)
         io.engine.close()
         self._depth.clear()
         engine_settings.free_accelerator_memory()
@@ -249,9 +221,9 @@ class SegmentNode(LifecycleNode):
         if self._status_timer is not None:
             self.destroy_timer(self._status_timer)
             self._status_timer = None
-        for pub in self._status_pubs or ():
-            self.destroy_publisher(pub)
-        self._status_pubs = None
+        if self._status is not None:
+            self._status.destroy(self)
+        self._status = None
         self._model = None
         engine_settings.free_accelerator_memory()
 
@@ -315,32 +287,6 @@ class SegmentNode(LifecycleNode):
         if io.queue.put(frame) is not None:
             self.metrics.dropped()
 
-    def _on_goal(self, msg: Goal) -> None:
-        try:
-            cmd = goal_msg_to_command(msg, self.settings.goals_max_sentence_chars)
-        except GoalMessageError as exc:
-            self.metrics.goal(False, str(exc))
-            self.get_logger().warning(f"goal {msg.goal_id!r} rejected: {exc}")
-            return
-        if self._goals.unchanged(cmd):  # like a repeated text: no re-grounding, no log line
-            return
-        self._text_goals.forget()
-        self._apply_goal(cmd)
-
-    def _on_text(self, msg: String) -> None:
-        try:
-            commands = self._text_goals.commands(msg.data)
-        except GoalMessageError as exc:
-            self.metrics.goal(False, str(exc))
-            self.get_logger().warning(f"text goal rejected: {exc}")
-            return
-        for cmd in commands:  # CLEAR_ALL + ADD: one goal input, counted once
-            if not self._apply_goal(cmd, count=False):
-                self._text_goals.forget()
-                return
-        if commands:
-            self.metrics.goal(True)
-
     def _push(self, engine, watch: StreamWatch, frame: QueuedFrame):
         """Start a new stream on a time jump, then push the frame (processing thread)."""
         jump = watch.check(frame.stamp_ns)  # DuplicateStampError: skipped, counted
@@ -359,62 +305,14 @@ class SegmentNode(LifecycleNode):
             self.get_logger().warning(f"{text} [{count} since the last such line; counted in "
                                       "status]")
 
-    def _apply_goal(self, cmd, record: bool = True, count: bool = True) -> bool:
-        io = self._io
-        if io is None:
-            return False
-        try:
-            if record:
-                self._goals.check(cmd)
-            with self._engine_lock:
-                io.engine.apply(cmd)
-        except (GoalLimitError, *engine_settings.GOAL_ERRORS) as exc:
-            self.metrics.goal(False, str(exc))
-            self.get_logger().warning(f"goal rejected: {exc}")
-            return False
-        if record:
-            self._goals.record(cmd)
-        if record and count:
-            self.metrics.goal(True)
-        self.get_logger().info(f"goal {cmd.action.name} {cmd.goal_id!r} {cmd.sentence!r}")
-        return True
-
     # ----------------------------------------------------------------- outputs
     def _publish_result(self, frame: QueuedFrame, result) -> None:
         io = self._io
-        if io is None:
+        if io is None or io.outputs is None:
             return
         latency_s = time.monotonic() - frame.received_s
-        labels = label_image(result, frame.rgb.shape[:2])
-        msg = segmentation_result_msg(result, frame.header, latency_s,
-                                      self.settings.output_publish_masks,
-                                      self._point_lookup(frame))
-        io.publishers["result"].publish(msg)
-        io.publishers["labels"].publish(label_image_msg(labels, frame.header))
-        overlay = io.publishers["overlay"]
-        if overlay.get_subscription_count() > 0:  # rendering costs; skip it when unwatched
-            overlay.publish(overlay_msg(frame.rgb, labels, frame.header,
-                                        self.settings.output_overlay_opacity))
+        io.outputs.publish(frame, result, latency_s)
         self.metrics.processed(latency_s)
-
-    def _point_lookup(self, frame: QueuedFrame):
-        if not self.settings.input_use_depth:
-            return None
-        pair = self._depth.nearest(frame.stamp_ns, int(self.settings.input_depth_slop_s * 1e9))
-        if pair is None:
-            return None
-        try:
-            depth_m = depth_to_metres(pair.depth)
-            intrinsics = PinholeIntrinsics.from_camera_info(pair.info)
-        except ValueError as exc:  # bad depth or camera_info: no point, node goes on
-            self._warn_once(f"depth:{type(exc).__name__}", f"no 3D points: {exc}")
-            return None
-        frame_id = pair.depth.header.frame_id
-
-        def lookup(goal):
-            point = mask_point_m(goal.mask_hw, depth_m, intrinsics)
-            return None if point is None else (*point, frame_id)
-        return lookup
 
     def _on_engine_error(self, frame: QueuedFrame, exc: Exception) -> None:
         cause = getattr(exc, "cause", f"engine_{type(exc).__name__}")
@@ -429,28 +327,15 @@ class SegmentNode(LifecycleNode):
 
     def publish_status(self) -> None:
         """Publish NodeStatus and /diagnostics (also called by the status timer)."""
-        if self._status_pubs is None:
+        if self._status is None:
             return
         io = self._io
         with self._engine_lock:  # the engine is not thread-safe; push holds this lock too
             figures = engine_settings.engine_figures(io.engine if io else None)
-        snap = self.metrics.snapshot()
-        stamp = self.get_clock().now().to_msg()
-        status_pub, diagnostics_pub = self._status_pubs
-        status_pub.publish(node_status_msg(snap, figures, stamp))
-        diagnostics = diagnostic_array_msg(
-            snap, figures, stamp, f"{self.get_name()}: segmentation",
-            self._device or self.settings.model_device, active=io is not None,
-            warn_hold_s=self.settings.output_warn_hold_s)
-        if io is not None and diagnostics.status:  # losses no callback could count
-            diagnostics.status[0].values.append(KeyValue(
-                key="frames_lost_before_node", value=str(io.stamp_gaps.lost)))
-            if io.stamp_gaps.lost > self._lost_logged:
-                self._lost_logged = io.stamp_gaps.lost
-                self.get_logger().warning(
-                    f"{io.stamp_gaps.lost} frames lost before the node (header stamp gaps); "
-                    "best-effort images this size? see qos.reliability", throttle_duration_sec=10)
-        diagnostics_pub.publish(diagnostics)
+        self._status.publish(self, self.metrics.snapshot(), figures, active=io is not None,
+                             lost_before_node=io.stamp_gaps.lost if io else 0,
+                             hardware_id=self._device or self.settings.model_device,
+                             warn_hold_s=self.settings.output_warn_hold_s)
 
 
 def main(argv: list[str] | None = None) -> int:

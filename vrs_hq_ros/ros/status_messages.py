@@ -19,11 +19,16 @@ class EngineFigures:
     goals_active: int = 0
 
 
-def node_status_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp) -> NodeStatus:
-    """``NodeStatus`` with the counters of ``snap`` and the engine's figures."""
+def node_status_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp,
+                    lost_before_node: int = 0) -> NodeStatus:
+    """``NodeStatus`` with the counters of ``snap`` and the engine's figures.
+
+    ``lost_before_node``: frames missing between header stamps (``StampGapCounter``).
+    """
     msg = NodeStatus(
         frames_received=snap.frames_received, frames_processed=snap.frames_processed,
         frames_dropped=snap.frames_dropped, frames_rejected=snap.frames_rejected,
+        frames_lost_before_node=lost_before_node,
         goals_accepted=snap.goals_accepted, goals_rejected=snap.goals_rejected,
         goals_active=engine.goals_active, reasoning_runs=engine.reasoning_runs,
         reasoning_time=float(engine.reasoning_time_s), input_rate_hz=snap.input_rate_hz,
@@ -34,8 +39,8 @@ def node_status_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp) -> Node
 
 
 def diagnostic_array_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp, name: str,
-                         hardware_id: str, active: bool,
-                         warn_hold_s: float = 10.0) -> DiagnosticArray:
+                         hardware_id: str, active: bool, warn_hold_s: float = 10.0,
+                         lost_before_node: int = 0) -> DiagnosticArray:
     """One ``DiagnosticStatus``: WARN if inactive or input was rejected lately, else OK.
 
     "Lately" is the last ``warn_hold_s``: the level recovers once the input is clean again.
@@ -49,6 +54,7 @@ def diagnostic_array_msg(snap: MetricsSnapshot, engine: EngineFigures, stamp, na
         "frames_processed": str(snap.frames_processed),
         "frames_dropped": str(snap.frames_dropped),
         "frames_rejected": str(snap.frames_rejected),
+        "frames_lost_before_node": str(lost_before_node),
         "reasoning_runs": str(engine.reasoning_runs),
         "reasoning_time_s": f"{engine.reasoning_time_s:.4f}",
         "goals_active": str(engine.goals_active),

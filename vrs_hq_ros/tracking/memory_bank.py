@@ -121,6 +121,14 @@ class ObjectMemory:
         self.keyframes.clear()
         self.forget_tracked_frames()
 
+    def layout(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """Frame indices of (keyframes, spatial memories, pointers): what SAM2 reads, by frame.
+
+        Banks with the same layout can be stepped in one batched ``track_step``.
+        """
+        return (tuple(self.keyframes), tuple(e.frame_index for e in self._spatial),
+                tuple(e.frame_index for e in self._pointers))
+
     def num_entries(self) -> tuple[int, int, int]:
         """(keyframes, spatial memories, object pointers) held now."""
         return len(self.keyframes), len(self._spatial), len(self._pointers)

@@ -26,7 +26,11 @@ from transformers import AutoTokenizer
 
 from vrs_hq_ros.model.llava_backbone import LlavaBackbone
 from vrs_hq_ros.model.vrshq import VRSHQ
-from vrs_hq_ros.train.curriculum import language_step_losses, segment_step_losses
+from vrs_hq_ros.train.curriculum import (
+    language_step_losses,
+    segment_step_losses,
+    words_step_losses,
+)
 from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.run_config import TRAIN_SEEDS, RunConfig, StageConfig
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
@@ -91,7 +95,7 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     model.requires_grad_(False)
     if stage.name == "segment":
         parts = [model.sam2, run.looks]
-    elif stage.name == "language":
+    elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
     else:
         parts = [model.backbone, model.projection, model.sam2]
@@ -109,6 +113,11 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         # fewer frames: every object is decoded on each (see segment_step_losses)
         return segment_step_losses(run.model, run.looks, scene, target, rng,
                                    max(2, sampled // 2), stage.contrast_weight)
+    if stage.name == "words":
+        referring = [e for e in expressions if e.type_id != REASONING] or expressions
+        expression = referring[int(rng.integers(len(referring)))]
+        return words_step_losses(run.model, run.looks, scene, expression, rng,
+                                 stage.distill_weight, stage.contrast_weight)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
     looks = run.looks if stage.name == "language" else None
     return language_step_losses(run.model, looks, scene, expression, rng, sampled,
