@@ -35,3 +35,23 @@ def test_token_contrast_prefers_the_target_look():
     looks = torch.eye(3, 16)
     assert token_contrast(looks[1], looks, target=1) < 0.01
     assert token_contrast(looks[1], looks, target=2) > 5
+
+
+def test_the_track_stage_trains_sams_memory_path_from_token_and_mask_keyframes(tiny_run_config):
+    import numpy as np
+
+    from vrs_hq_ros.train.curriculum import track_step_losses
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    scene = make_scene(3, num_frames=6, size=64, num_objects=3)
+    losses = track_step_losses(model, looks, scene, np.random.default_rng(0), 1.0)
+    losses.total.backward()
+
+    assert losses.contrast > 0 and losses.mask > 0
+    memory_grad = model.sam2.memory_attention.layers[0].cross_attn_image.q_proj.weight.grad
+    mask_input_grad = model.sam2.sam_prompt_encoder.mask_downscaling[0].weight.grad
+    assert memory_grad is not None and memory_grad.abs().sum() > 0
+    assert mask_input_grad is not None  # the inference path (mask-conditioned keyframe) trains

@@ -88,3 +88,51 @@ def propagate_with_scores(sam2: SAM2Base, features: list[SAM2FrameFeatures], key
     order = range(len(features))
     return PropagatedClip(torch.stack([masks[i] for i in order]),
                           torch.stack([scores[i] for i in order]))
+
+
+def propagate_from_mask(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
+                        mask: torch.Tensor) -> PropagatedClip:
+    """Masks and object scores for N frames, frame ``key`` conditioned on ``mask`` [S, S].
+
+    The inference path (official ``add_new_mask``): SAM2 takes the mask as its conditioning
+    input on the keyframe and tracks forward and backward from it; training it teaches the
+    mask-input path and the memory what the tracker uses at inference.
+    """
+    decoder_scores: list[torch.Tensor] = []
+    hook = sam2.sam_mask_decoder.register_forward_hook(
+        lambda _module, _args, output: decoder_scores.append(output[3]))
+    key_feats = features[key]
+    try:
+        with ungated_sam_heads(sam2, ungated=sam2.training):
+            conditioning = sam2.track_step(
+                frame_idx=key, is_init_cond_frame=True,
+                current_vision_feats=key_feats.vision_feats,
+                current_vision_pos_embeds=key_feats.vision_pos_embeds,
+                feat_sizes=key_feats.feat_sizes, point_inputs=None,
+                mask_inputs=mask[None, None].to(key_feats.vision_feats[-1].dtype),
+                output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
+                num_frames=len(features))
+        masks = {key: conditioning["pred_masks_high_res"][0, 0]}
+        scores = {key: (decoder_scores[-1].flatten()[0].float() if decoder_scores
+                        else mask.new_tensor(10.0))}
+        for reverse, order in ((False, range(key + 1, len(features))),
+                               (True, range(key - 1, -1, -1))):
+            state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
+            for idx in order:
+                decoder_scores.clear()
+                feats = features[idx]
+                with ungated_sam_heads(sam2, ungated=sam2.training):
+                    out = sam2.track_step(
+                        frame_idx=idx, is_init_cond_frame=False,
+                        current_vision_feats=feats.vision_feats,
+                        current_vision_pos_embeds=feats.vision_pos_embeds,
+                        feat_sizes=feats.feat_sizes, point_inputs=None, mask_inputs=None,
+                        output_dict=state, num_frames=len(features), track_in_reverse=reverse)
+                state["non_cond_frame_outputs"][idx] = out
+                masks[idx] = out["pred_masks_high_res"][0, 0]
+                scores[idx] = decoder_scores[-1].flatten()[0].float()
+    finally:
+        hook.remove()
+    order = range(len(features))
+    return PropagatedClip(torch.stack([masks[i] for i in order]),
+                          torch.stack([scores[i] for i in order]))

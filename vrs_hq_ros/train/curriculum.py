@@ -7,6 +7,10 @@ minimum that segments every shape and ignores the prompt. Three stages fix that:
    (``LookPrompts``) on every sampled frame and the keyframe's mask is propagated through
    SAM2's memory to its neighbours. The decoder must select one of several objects, some
    sharing a colour or a shape (hard negatives), so it becomes prompt-sensitive.
+1b. ``track`` (optional): SAM2's memory path. Every object of a scene is tracked through a
+   few consecutive frames from a keyframe conditioned either on its look token (the training
+   path) or on its mask (the inference path, ``add_new_mask``); pixel contrast across the
+   objects' tracked masks stops the memory from tracking "every shape".
 2. ``words`` (optional): the MLLM learns to turn a referring sentence into the target's look
    token (distillation + token contrast only, two frames, no SAM2): a from-scratch LLM needs
    thousands of steps before its [TAK] state follows the words, and these steps are ~5x
@@ -35,7 +39,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vrs_hq_ros.model.keyframe_propagation import clip_around, propagate_with_scores
+from vrs_hq_ros.model.keyframe_propagation import (
+    clip_around,
+    propagate_from_mask,
+    propagate_with_scores,
+)
 from vrs_hq_ros.model.loss import dice_loss, sigmoid_bce_loss
 from vrs_hq_ros.model.prompt import NUM_ANSWER_VARIANTS, num_question_variants
 from vrs_hq_ros.model.sam2_prompting import decode_with_token
@@ -45,7 +53,8 @@ from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.synthetic_expressions import SceneExpression
 from vrs_hq_ros.train.synthetic_scenes import Scene
 
-STAGES = ("segment", "words", "language", "joint")
+STAGES = ("segment", "track", "words", "language", "joint")
+TRACK_FRAMES = 4  # consecutive frames per object in the ``track`` stage
 WORDS_FRAMES = 2  # T' of the ``words`` stage: the sentence matters there, not the motion
 
 
@@ -210,3 +219,32 @@ def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
     contrast = contrast_weight * token_contrast(token, every_look, expression.target)
     zero = token.new_zeros(())
     return StepLosses(distill + contrast, zero, zero, zero, zero, distill, contrast)
+
+
+def track_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, rng: np.random.Generator,
+                      contrast_weight: float) -> StepLosses:
+    """Stage ``track``: every object tracked from a token- or mask-conditioned keyframe."""
+    size, device = model.image_size, model.device
+    count = min(TRACK_FRAMES, len(scene.frames))
+    start = int(rng.integers(0, len(scene.frames) - count + 1))
+    indices = list(range(start, start + count))
+    features = model.encode_frames([scene.frames[i] for i in indices])
+    logits, targets, presence = [], [], []
+    for k, obj in enumerate(scene.objects):
+        gt = _gt(scene.mask(k)[indices], size, device)
+        visible = [i for i in range(count) if gt[i].any()]
+        key = int(rng.choice(visible)) if visible else int(rng.integers(count))
+        if rng.random() < 0.5:
+            clip = propagate_from_mask(model.sam2, features, key, gt[key])
+        else:
+            clip = propagate_with_scores(model.sam2, features, key, looks(obj).detach())
+        logits.append(clip.mask_logits)
+        targets.append(gt)
+        presence.append(F.binary_cross_entropy_with_logits(
+            clip.object_logits, (gt.flatten(1).sum(1) > 0).float()))
+    logits_t, gt_t = torch.stack(logits), torch.stack(targets)  # [K, F, S, S]
+    mask = _mask_terms(logits_t.flatten(0, 1), gt_t.flatten(0, 1))
+    contrast = contrast_weight * pixel_contrast(logits_t.transpose(0, 1), gt_t.transpose(0, 1))
+    presence_t = torch.stack(presence).mean()
+    zero = mask.new_zeros(())
+    return StepLosses(mask + contrast + presence_t, zero, mask, zero, presence_t, zero, contrast)

@@ -29,6 +29,7 @@ from vrs_hq_ros.model.vrshq import VRSHQ
 from vrs_hq_ros.train.curriculum import (
     language_step_losses,
     segment_step_losses,
+    track_step_losses,
     words_step_losses,
 )
 from vrs_hq_ros.train.look_prompts import LookPrompts
@@ -95,6 +96,8 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     model.requires_grad_(False)
     if stage.name == "segment":
         parts = [model.sam2, run.looks]
+    elif stage.name == "track":
+        parts = [model.sam2]
     elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
     else:
@@ -108,6 +111,8 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
     scene, rng = draw_scene(config, seed)
     sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
     expressions = scene_expressions(scene, rng)
+    if stage.name == "track":
+        return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight)
     if stage.name == "segment" or not expressions:
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
