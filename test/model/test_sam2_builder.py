@@ -119,3 +119,28 @@ def test_unpadding_crops_before_resizing():
     assert mask.shape == (60, 120)
     assert mask[:, 64:].all() and not mask[:, :56].any()
     assert unpad_mask_logits(torch.stack([logits, -logits]), 60, 120).shape == (2, 60, 120)
+
+
+@pytest.mark.parametrize("pointers", [True, False])
+def test_object_pointers_can_be_kept_out_of_memory_attention(sam2_config, rng, pointers):
+    from dataclasses import replace
+
+    from vrs_hq_ros.model.keyframe_propagation import propagate_from_mask
+    from vrs_hq_ros.model.sam2_features import encode_frames
+
+    torch.manual_seed(0)
+    sam2 = build_sam2(replace(sam2_config, use_obj_ptrs_in_encoder=pointers))
+    reference = build_sam2(sam2_config)
+    calls: list[int] = []
+    sam2.memory_attention.register_forward_hook(
+        lambda _m, _a, kwargs, _o: calls.append(kwargs["num_obj_ptr_tokens"]), with_kwargs=True)
+    size = sam2_config.image_size
+    images = torch.from_numpy(rng.random((3, 3, size, size), dtype=np.float32))
+    mask = torch.zeros(size, size)
+    mask[8:24, 8:24] = 1
+    with torch.no_grad():
+        clip = propagate_from_mask(sam2, encode_frames(sam2, images), 0, mask)
+
+    assert clip.mask_logits.shape == (3, size, size) and torch.isfinite(clip.mask_logits).all()
+    assert calls and all((n > 0) == pointers for n in calls)
+    assert set(sam2.state_dict()) == set(reference.state_dict())  # same weights either way

@@ -51,6 +51,12 @@ def _read_until(proc: subprocess.Popen, needle: str, timeout_s: float) -> str:
     pytest.fail(f"{needle!r} not printed within {timeout_s} s:\n{seen}")
 
 
+def _crash_report(output: str) -> str:
+    """faulthandler's report from its start (the crashing thread comes first), else the tail."""
+    start = output.find("Fatal Python error")
+    return output[start:start + 6000] if start >= 0 else output[-3000:]
+
+
 def test_segment_node_script_autostarts_from_the_yaml_and_stops_on_sigint(tiny_model_dir):
     proc = _start("-p", f"model.path:={tiny_model_dir}", "-p", "model.device:=cpu",
                   "-p", "autostart:=true", "-p", "topics.image:=/entry_test/image")
@@ -63,7 +69,23 @@ def test_segment_node_script_autostarts_from_the_yaml_and_stops_on_sigint(tiny_m
         proc.kill()
 
     assert "configured: model" in out
-    assert code == 0, rest[-3000:]  # on a crash: faulthandler's stacks
+    assert code == 0, _crash_report(rest)
+
+
+def test_sigint_during_start_up_is_a_clean_stop(tiny_model_dir):
+    """Ctrl-C while the node is still starting (before spinning) exits 0 without a traceback."""
+    proc = _start("-p", f"model.path:={tiny_model_dir}", "-p", "model.device:=cpu",
+                  "-p", "autostart:=true", "-p", "topics.image:=/entry_test/early")
+    try:
+        _read_until(proc, "configured: model", 120.0)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+        rest = proc.stdout.read()
+    finally:
+        proc.kill()
+
+    assert code == 0, _crash_report(rest)
+    assert "Traceback" not in rest, rest[-3000:]
 
 
 def test_an_invalid_parameter_exits_with_status_2_and_the_reason():

@@ -55,3 +55,74 @@ def test_the_track_stage_trains_sams_memory_path_from_token_and_mask_keyframes(t
     mask_input_grad = model.sam2.sam_prompt_encoder.mask_downscaling[0].weight.grad
     assert memory_grad is not None and memory_grad.abs().sum() > 0
     assert mask_input_grad is not None  # the inference path (mask-conditioned keyframe) trains
+
+
+def test_reset_memory_path_reinitialises_only_the_memory_encoder_and_attention(tiny_run_config):
+    from vrs_hq_ros.train.curriculum import reset_memory_path
+    from vrs_hq_ros.train.trainer import build_model
+
+    sam2 = build_model(tiny_run_config)[0].sam2
+    with torch.no_grad():
+        for p in sam2.parameters():
+            p.fill_(0.5)
+    reset_memory_path(sam2)
+    state = dict(sam2.named_parameters())
+
+    memory_linear = state["memory_attention.layers.0.cross_attn_image.q_proj.weight"]
+    assert not torch.all(memory_linear == 0.5)
+    assert not torch.all(state["memory_encoder.out_proj.weight"] == 0.5)
+    assert all(torch.all(v == 0.5) for k, v in state.items()
+               if k.startswith(("image_encoder", "sam_mask_decoder", "sam_prompt_encoder")))
+
+
+def test_a_words_stage_with_reasoning_share_reads_t_prime_frames(tiny_run_config):
+    from vrs_hq_ros.train.run_config import StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    run = TrainingRun(model, looks)
+    seen: list[tuple[int, int]] = []
+    original = model.embed_tokens
+
+    def recording(frames, sentence, **kwargs):
+        seen.append((len(frames), sentence))
+        return original(frames, sentence, **kwargs)
+
+    model.embed_tokens = recording
+    stage = StageConfig("words", 1, 1e-3, distill_weight=1.0, contrast_weight=1.0,
+                        reasoning_share=1.0)
+    for seed in range(6):
+        losses = _step_losses(run, tiny_run_config, stage, seed)
+        assert torch.isfinite(losses.total) and losses.contrast > 0
+
+    data = tiny_run_config.data
+    # reasoning sentences (every scene has some) read T' frames; referring ones would read 2
+    assert all(data.sampled_min <= n <= data.sampled_max for n, _ in seen), seen
+
+
+def test_a_mask_only_track_stage_conditions_every_keyframe_on_its_mask(tiny_run_config,
+                                                                       monkeypatch):
+    import numpy as np
+
+    from vrs_hq_ros.train import curriculum
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    scene = make_scene(3, num_frames=6, size=64, num_objects=3)
+    calls = {"mask": 0, "token": 0}
+
+    def counted(kind, function):
+        def wrapper(*args):
+            calls[kind] += 1
+            return function(*args)
+        return wrapper
+
+    monkeypatch.setattr(curriculum, "propagate_from_mask",
+                        counted("mask", curriculum.propagate_from_mask))
+    monkeypatch.setattr(curriculum, "propagate_with_scores",
+                        counted("token", curriculum.propagate_with_scores))
+    curriculum.track_step_losses(model, looks, scene, np.random.default_rng(0), 1.0,
+                                 mask_share=1.0)
+
+    assert calls == {"mask": 3, "token": 0}

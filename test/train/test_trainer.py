@@ -72,3 +72,29 @@ def test_the_from_scratch_llm_hears_the_sentence_at_initialisation(tiny_run_conf
     with torch.no_grad():
         taks = [model.embed_tokens(frames, s)[1] for s in ("the red circle", "the blue square")]
     assert float(F.cosine_similarity(taks[0], taks[1], dim=0)) < 0.99
+
+
+def test_a_track_stage_resets_the_memory_path_once_and_keeps_image_features(tmp_path,
+                                                                            tiny_run_config):
+    import torch
+
+    from vrs_hq_ros.train.trainer import build_model
+
+    data = tiny_run_config.to_dict()
+    data["stages"] = [{"name": "segment", "steps": 1, "lr": 1e-3},
+                      {"name": "track", "steps": 2, "lr": 1e-3, "reset_memory": True}]
+    config = RunConfig.from_dict(data)
+    first = train(config, tmp_path, log=lambda _: None, stop_after=1)  # the segment step
+    before = {k: v.clone() for k, v in first.model.sam2.state_dict().items()}
+    messages: list[str] = []
+    run = train(config, tmp_path, log=messages.append)
+    after = run.model.sam2.state_dict()
+
+    reset = [m for m in messages if "re-initialised" in m]
+    assert len(reset) == 1
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("image_encoder"))
+    changed = [k for k in before if k.startswith("memory_attention") and k.endswith("weight")
+               and not torch.equal(before[k], after[k])]
+    assert changed
+    # a fresh model has the same memory-path parameter set: nothing renamed or dropped
+    assert set(build_model(config)[0].sam2.state_dict()) == set(after)

@@ -70,6 +70,11 @@ class SAM2Config:
     multimask_output_for_tracking: bool = False
     use_multimask_token_for_obj_ptr: bool = False
     dynamic_multimask_via_stability: bool = False
+    # Object pointers as memory-attention tokens (official SAM2 and VRS-HQ: on). The tiny
+    # from-scratch model turns them off (deviation, docs/TRAINING.md): trained with them, its
+    # memory attention attended only to the pointer tokens, which carry no position, and
+    # tracked "every shape" whatever mask it was given.
+    use_obj_ptrs_in_encoder: bool = True
     checkpoint: Optional[str] = None
 
     def __post_init__(self):

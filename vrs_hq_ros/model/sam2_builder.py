@@ -135,6 +135,9 @@ def build_sam2(cfg: SAM2Config, device: str | torch.device = "cpu",
         sam_mask_decoder_extra_args=decoder_extra,
         compile_image_encoder=False,
     )
+    # Switched after construction so that the weights (pointer projection, no-object pointer)
+    # and SAM2's pointer bookkeeping stay as they are; only memory attention stops reading them.
+    model.use_obj_ptrs_in_encoder = cfg.use_obj_ptrs_in_encoder
     if cfg.checkpoint is not None:
         load_sam2_weights(model, cfg.checkpoint)
     return model.to(device).eval()

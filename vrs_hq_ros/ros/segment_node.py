@@ -184,9 +184,13 @@ class SegmentNode(LifecycleNode):
         self._release_all()
         return SUCCESS
 
-    def shutdown(self) -> None:
-        """Take the lifecycle shutdown transition, or just release everything after Ctrl-C."""
-        if not self.context.ok():  # the transition would publish on a dead context
+    def shutdown(self, transition: bool = True) -> None:
+        """Take the lifecycle shutdown transition, or just release everything after Ctrl-C.
+
+        ``transition=False`` (the process is stopping on a signal) skips the transition: rclpy's
+        signal handler may be shutting the context down meanwhile, and the transition publishes.
+        """
+        if not transition or not self.context.ok():  # a transition on a dying context
             self._release_all()
         elif self._state_machine.current_state[1] != "finalized":
             self.trigger_shutdown()
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: ``vrs-hq-segment-node --ros-args --params-file config/segment.yaml``."""
     rclpy.init(args=argv)
     node = executor = None
+    stopped_by_signal = False
     try:  # Ctrl-C may arrive at any point, also before spinning starts
         node = SegmentNode()
         # One thread: the 9.x MultiThreadedExecutor spins holding the GIL and starves the
@@ -353,12 +358,18 @@ def main(argv: list[str] | None = None) -> int:
         rclpy.logging.get_logger("vrs_hq_segment").fatal(f"invalid parameters: {exc}")
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        stopped_by_signal = True
+    except Exception:
+        if rclpy.ok():
+            raise
+        # Ctrl-C between start-up steps: rclpy's handler shut the context down, so creating
+        # the executor failed (RCLError); that is a requested stop, not a crash
+        stopped_by_signal = True
     finally:
         if executor is not None:
             executor.shutdown()
         if node is not None:
-            node.shutdown()
+            node.shutdown(transition=not stopped_by_signal)
             node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -1,16 +1,18 @@
 """The curriculum that teaches the tiny model to follow the sentence, and its losses.
 
 Nothing here is pretrained, and the paper's loss alone leaves a from-scratch model at a local
-minimum that segments every shape and ignores the prompt. Three stages fix that:
+minimum that segments every shape and ignores the prompt. These stages fix that:
 
 1. ``segment``: SAM2 alone. Its decoder is prompted with the target's *look token*
    (``LookPrompts``) on every sampled frame and the keyframe's mask is propagated through
    SAM2's memory to its neighbours. The decoder must select one of several objects, some
    sharing a colour or a shape (hard negatives), so it becomes prompt-sensitive.
-1b. ``track`` (optional): SAM2's memory path. Every object of a scene is tracked through a
-   few consecutive frames from a keyframe conditioned either on its look token (the training
-   path) or on its mask (the inference path, ``add_new_mask``); pixel contrast across the
-   objects' tracked masks stops the memory from tracking "every shape".
+1b. ``track`` (after ``joint`` in the shipped recipe): SAM2's memory path. Every object of a
+   scene is tracked through a few consecutive frames from a keyframe conditioned either on its
+   look token (the training path) or on its mask (the inference path, ``add_new_mask``); pixel
+   contrast across the objects' tracked masks stops the memory from tracking "every shape".
+   ``reset_memory_path`` re-initialises the memory first: after the earlier stages its
+   attention had saturated on the object-pointer tokens and no longer learnt.
 2. ``words`` (optional): the MLLM learns to turn a referring sentence into the target's look
    token (distillation + token contrast only, two frames, no SAM2): a from-scratch LLM needs
    thousands of steps before its [TAK] state follows the words, and these steps are ~5x
@@ -205,9 +207,14 @@ def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
 
 def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
                       expression: SceneExpression, rng: np.random.Generator,
-                      distill_weight: float, contrast_weight: float) -> StepLosses:
-    """Stage ``words``: TAK' of a referring sentence pulled to (and contrasted by) look tokens."""
-    indices = sorted(segment_indices(len(scene.frames), WORDS_FRAMES, rng))
+                      distill_weight: float, contrast_weight: float,
+                      frames_per_sample: int = WORDS_FRAMES) -> StepLosses:
+    """Stage ``words``: TAK' of a sentence pulled to (and contrasted by) look tokens.
+
+    No SAM2: the MLLM alone learns which object the sentence means, from ``frames_per_sample``
+    frames (two suffice for referring sentences; reasoning ones need T').
+    """
+    indices = sorted(segment_indices(len(scene.frames), frames_per_sample, rng))
     question = int(rng.integers(num_question_variants(expression.sentence)))
     answer = int(rng.integers(NUM_ANSWER_VARIANTS))
     seg, tak, _ = model.embed_tokens([scene.frames[i] for i in indices], expression.sentence,
@@ -221,8 +228,16 @@ def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
     return StepLosses(distill + contrast, zero, zero, zero, zero, distill, contrast)
 
 
+def reset_memory_path(sam2: torch.nn.Module) -> None:
+    """Re-initialise the layers of SAM2's memory encoder and memory attention (PyTorch init)."""
+    for part in (sam2.memory_encoder, sam2.memory_attention):
+        for module in part.modules():
+            if module is not part and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+
 def track_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, rng: np.random.Generator,
-                      contrast_weight: float) -> StepLosses:
+                      contrast_weight: float, mask_share: float = 0.5) -> StepLosses:
     """Stage ``track``: every object tracked from a token- or mask-conditioned keyframe."""
     size, device = model.image_size, model.device
     count = min(TRACK_FRAMES, len(scene.frames))
@@ -234,7 +249,7 @@ def track_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, rng: np.ra
         gt = _gt(scene.mask(k)[indices], size, device)
         visible = [i for i in range(count) if gt[i].any()]
         key = int(rng.choice(visible)) if visible else int(rng.integers(count))
-        if rng.random() < 0.5:
+        if rng.random() < mask_share:
             clip = propagate_from_mask(model.sam2, features, key, gt[key])
         else:
             clip = propagate_with_scores(model.sam2, features, key, looks(obj).detach())

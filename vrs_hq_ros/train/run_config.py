@@ -28,7 +28,13 @@ class StageConfig:
     Without it a from-scratch SAM2 decoder learns to ignore its prompt within ~15 steps
     (docs/TRAINING.md). ``contrast_weight``: weight of the prompt-contrastive terms (each
     foreground pixel classified among the scene's objects in ``segment``; TAK' classified
-    among the scene's look tokens in ``language``).
+    among the scene's look tokens in ``language``). ``reasoning_share`` applies to ``words``:
+    the share of its steps on reasoning sentences, which read T' frames (data config) since
+    their answer depends on motion and time; referring ones read two. ``reset_memory``:
+    re-initialise SAM2's memory encoder and memory attention when the stage starts (a memory
+    attention trained with the earlier stages' short propagation had saturated on a few tokens
+    and no longer learnt; docs/TRAINING.md). ``keyframe_mask_share`` (``track``): share of
+    keyframes conditioned on the object's mask (the inference path) rather than its look token.
     """
 
     name: str
@@ -38,6 +44,9 @@ class StageConfig:
     warmup_steps: int = 0
     contrast_weight: float = 0.0
     final_lr_fraction: float = 1.0
+    reasoning_share: float = 0.0
+    reset_memory: bool = False
+    keyframe_mask_share: float = 0.5
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -91,12 +100,15 @@ class ModelSizes:
     text_heads: int = 4
     text_intermediate_size: int = 256
     vocab_size: int = 1024
+    # False: SAM2's memory attention reads only spatial memories (SAM2Config)
+    sam2_object_pointers: bool = True
 
     def vrshq_config(self) -> VRSHQConfig:
         """Return the ``VRSHQConfig`` of these sizes."""
         config = VRSHQConfig.tiny(image_size=self.sam2_image_size)
         config.sam2 = SAM2Config.tiny_random(self.sam2_image_size)
-        config.sam2 = SAM2Config(**{**asdict(config.sam2), "embed_dim": self.sam2_embed_dim})
+        config.sam2 = SAM2Config(**{**asdict(config.sam2), "embed_dim": self.sam2_embed_dim,
+                                    "use_obj_ptrs_in_encoder": self.sam2_object_pointers})
         config.backbone = LlavaBackboneConfig(
             vision_image_size=self.vision_image_size, vision_patch_size=self.vision_patch_size,
             vision_hidden_size=self.vision_hidden_size, vision_layers=self.vision_layers,

@@ -27,7 +27,9 @@ from transformers import AutoTokenizer
 from vrs_hq_ros.model.llava_backbone import LlavaBackbone
 from vrs_hq_ros.model.vrshq import VRSHQ
 from vrs_hq_ros.train.curriculum import (
+    WORDS_FRAMES,
     language_step_losses,
+    reset_memory_path,
     segment_step_losses,
     track_step_losses,
     words_step_losses,
@@ -96,8 +98,10 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     model.requires_grad_(False)
     if stage.name == "segment":
         parts = [model.sam2, run.looks]
-    elif stage.name == "track":
-        parts = [model.sam2]
+    elif stage.name == "track":  # the memory path and the decoder; image features stay
+        model.sam2.requires_grad_(True)
+        model.sam2.image_encoder.requires_grad_(False)
+        return [p for p in model.sam2.parameters() if p.requires_grad]
     elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
     else:
@@ -112,17 +116,22 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
     sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
     expressions = scene_expressions(scene, rng)
     if stage.name == "track":
-        return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight)
+        return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
+                                 stage.keyframe_mask_share)
     if stage.name == "segment" or not expressions:
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
         return segment_step_losses(run.model, run.looks, scene, target, rng,
                                    max(2, sampled // 2), stage.contrast_weight)
     if stage.name == "words":
-        referring = [e for e in expressions if e.type_id != REASONING] or expressions
-        expression = referring[int(rng.integers(len(referring)))]
+        if stage.reasoning_share > 0:
+            expression = choose_expression(expressions, rng, stage.reasoning_share)
+        else:  # referring only (the draw the shipped recipe was trained with)
+            referring = [e for e in expressions if e.type_id != REASONING] or expressions
+            expression = referring[int(rng.integers(len(referring)))]
+        frames = sampled if expression.type_id == REASONING else WORDS_FRAMES
         return words_step_losses(run.model, run.looks, scene, expression, rng,
-                                 stage.distill_weight, stage.contrast_weight)
+                                 stage.distill_weight, stage.contrast_weight, frames)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
     looks = run.looks if stage.name == "language" else None
     return language_step_losses(run.model, looks, scene, expression, rng, sampled,
@@ -158,6 +167,9 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     while run.step < config.total_steps and (stop_after is None or done < stop_after):
         index, stage, step_in_stage = config.stage_at(run.step)
         if index != stage_index:
+            if stage.reset_memory and step_in_stage == 0:
+                reset_memory_path(run.model.sam2)
+                log("stage starts with SAM2's memory encoder and attention re-initialised")
             optimizer = torch.optim.AdamW(_trainable(run, stage), lr=stage.lr, weight_decay=0.0)
             if latest is not None and stage_index == -1 and _saved_stage(latest) == index:
                 optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location="cpu",
