@@ -10,8 +10,10 @@ from .conftest import square_mask
 TOL = {"atol": 1e-4, "rtol": 1e-4}
 
 
-@pytest.fixture
-def tracker(sam2):
+@pytest.fixture(params=[True, False], ids=["pointers", "no-pointers"])
+def tracker(sam2, request, monkeypatch):
+    # the shipped tiny model keeps object pointers out of memory attention (SAM2Config)
+    monkeypatch.setattr(sam2, "use_obj_ptrs_in_encoder", request.param)
     return OnlineTracker(sam2)
 
 
