@@ -5,7 +5,7 @@ import weakref
 import numpy as np
 import pytest
 
-from vrs_hq_ros.engine.config import EngineConfig
+from vrs_hq_ros.engine.config import EngineConfig, EngineConfigError
 from vrs_hq_ros.engine.errors import EngineClosedError, FrameError, GoalError
 from vrs_hq_ros.engine.frames import Frame
 from vrs_hq_ros.engine.results import GoalAction, GoalCommand, TrackState
@@ -50,6 +50,19 @@ def test_first_window_runs_as_soon_as_enough_frames_are_buffered(model, clip):
     assert grounded.bbox is not None and grounded.centroid_xy is not None
     assert grounded.mask_hw.shape == clip[0].shape[:2]
     assert stats.reasoning_runs == 1
+
+
+def test_a_shorter_first_window_grounds_the_goal_sooner(model, clip):
+    config = EngineConfig(deterministic=True, first_window_frames=2, **SMALL)
+    results, stats = _run(model, clip[:6], config, [("a", "the red square")])
+    states = [r.goals[0].state for r in results]
+
+    assert states[0] is TrackState.SEARCHING
+    assert states[1] is TrackState.TRACKED and results[1].goals[0].window_id == 1
+    assert results[5].goals[0].window_id == 2  # then every stride (4) frames: frame 5
+    assert stats.reasoning_runs == 2
+    with pytest.raises(EngineConfigError, match="first_window_frames"):
+        EngineConfig(first_window_frames=5, **SMALL)
 
 
 def test_two_goals_keep_separate_ids_and_state_and_removal_frees_it(model, clip):

@@ -52,8 +52,8 @@ def test_the_ablation_table_has_a_row_per_variant():
     model = VRSHQ(VRSHQConfig.tiny(image_size=64)).eval()
     videos = split_videos("test", 1, DataConfig(size_px=64), num_frames=6)
     rows = run_ablations(model, videos)
-    assert [r.name for r in rows][0] == "full model (offline)" and len(rows) == 6
-    assert markdown_table(rows).count("\n") == 8
+    assert [r.name for r in rows][0] == "full model (offline)" and len(rows) == 7
+    assert markdown_table(rows).count("\n") == 9
 
 
 def test_sentence_sensitivity_is_full_for_the_truth_and_zero_for_one_mask_for_all():

@@ -19,7 +19,8 @@ class EngineConfig:
     Windows: a goal's reasoning window spans the newest ``window_length`` buffered frames
     (none older than ``max_age_s`` before the newest); ``frames_per_window`` (T') of them,
     evenly spaced and ending at the newest, go to the model. A goal's first window runs as
-    soon as ``frames_per_window`` frames are buffered, then every ``stride`` frames; a goal
+    soon as ``first_window_frames`` frames are buffered (``None``: ``frames_per_window``; fewer
+    give a first mask sooner from a shorter window), then every ``stride`` frames; a goal
     whose object has been invisible for ``lost_regrounding_frames`` frames is re-grounded
     early (at most once per ``lost_regrounding_frames`` frames).
 
@@ -40,6 +41,7 @@ class EngineConfig:
     window_length: int = 16
     stride: int = 8
     frames_per_window: int = 8
+    first_window_frames: Optional[int] = None
     max_age_s: float = 10.0
     buffer_frames: Optional[int] = None
     asynchronous: bool = True
@@ -56,6 +58,10 @@ class EngineConfig:
         if self.frames_per_window > self.window_length:
             raise EngineConfigError(f"frames_per_window ({self.frames_per_window}) exceeds "
                                     f"window_length ({self.window_length})")
+        if self.first_window_frames is not None and not \
+                1 <= self.first_window_frames <= self.frames_per_window:
+            raise EngineConfigError(f"first_window_frames must be in [1, frames_per_window="
+                                    f"{self.frames_per_window}], got {self.first_window_frames}")
         if self.buffer_frames is not None and self.buffer_frames < self.window_length:
             raise EngineConfigError(f"buffer_frames ({self.buffer_frames}) must hold a whole "
                                     f"window ({self.window_length})")
@@ -66,6 +72,11 @@ class EngineConfig:
                                     f"{self.window_sampling!r}")
         if not 0.0 <= self.agree_iou <= 1.0:
             raise EngineConfigError(f"agree_iou must be in [0, 1], got {self.agree_iou}")
+
+    @property
+    def first_window_min_frames(self) -> int:
+        """Frames buffered before a goal's first window runs."""
+        return self.first_window_frames or self.frames_per_window
 
     @property
     def buffer_capacity(self) -> int:

@@ -72,7 +72,7 @@ class StreamingEngine:
         self._advance([goal.track for goal in self.goals], item.index)
         for goal in self.goals:
             if goal.due_for_reasoning(item.index, len(self.buffer),
-                                      self.config.frames_per_window, self.config.stride,
+                                      self.config.first_window_min_frames, self.config.stride,
                                       self.config.lost_regrounding_frames):
                 self._start_regrounding(goal)
         height, width = frame.size_hw

@@ -2,7 +2,8 @@
 
 Variants (each changes one thing of the full model): TDA mean-pooled instead of weighted,
 the CLIP anchor or the earliest sampled frame as keyframe instead of TKS, and the streaming
-engine with and without re-grounding (without: only the first window is reasoned about).
+engine with and without re-grounding (without: only the first window is reasoned about), and
+with a first window that runs after 2 frames instead of T' (an answer sooner).
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ def _with_config(model, **changes):
     return variant
 
 
-def _streaming(model, regrounding: bool) -> Predict:
+def _streaming(model, regrounding: bool, first_window_frames: int | None = None) -> Predict:
     from vrs_hq_ros.engine.config import EngineConfig
     from vrs_hq_ros.eval.predictors import StreamingPredictor
 
-    config = EngineConfig()
+    config = EngineConfig(first_window_frames=first_window_frames)
     if not regrounding:
         config = dataclasses.replace(config, stride=NEVER, lost_regrounding_frames=NEVER)
     return StreamingPredictor(model, config).predict
@@ -68,6 +69,8 @@ def variants(model) -> dict[str, Predict]:
         "CLIP-anchor keyframe only": _offline(_with_config(model, keyframe_policy="anchor")),
         "first-frame keyframe": _offline(_with_config(model, keyframe_policy="first")),
         "streaming (re-grounding)": _streaming(model, regrounding=True),
+        "streaming, first window at 2 frames": _streaming(model, regrounding=True,
+                                                          first_window_frames=2),
         "streaming, no re-grounding": _streaming(model, regrounding=False),
     }
 

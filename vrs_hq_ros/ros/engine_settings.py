@@ -152,6 +152,7 @@ def engine_config(settings: NodeSettings):
     return EngineConfig(window_length=settings.engine_window_length,
                         stride=settings.engine_stride,
                         frames_per_window=settings.engine_frames_per_window,
+                        first_window_frames=settings.engine_first_window_frames or None,
                         asynchronous=settings.engine_asynchronous)
 
 

@@ -73,6 +73,9 @@ SPECS: tuple[ParameterSpec, ...] = (
                   range=(1, 512), step=1),
     ParameterSpec("engine.frames_per_window", 8, "Frames the MLLM reads per window (T').",
                   range=(1, 64), step=1),
+    ParameterSpec("engine.first_window_frames", 0, "Frames buffered before a goal's first "
+                  "window (0: frames_per_window); fewer give a first mask sooner.",
+                  range=(0, 64), step=1),
     ParameterSpec("engine.asynchronous", True, "Reason in a worker thread (false: inline, "
                   "deterministic, slow)."),
     ParameterSpec("goals.max_goals", 8, "Most goals alive at once; more are rejected.",
@@ -154,6 +157,7 @@ class NodeSettings:
     engine_window_length: int
     engine_stride: int
     engine_frames_per_window: int
+    engine_first_window_frames: int
     engine_asynchronous: bool
     goals_max_goals: int
     goals_text_goal_id: str
@@ -235,6 +239,10 @@ def check_combination(values: dict[str, Any]) -> None:
         raise ParameterValueError(f"engine.frames_per_window="
                                   f"{values['engine.frames_per_window']} exceeds "
                                   f"engine.window_length={window}")
+    if values["engine.first_window_frames"] > values["engine.frames_per_window"]:
+        raise ParameterValueError(f"engine.first_window_frames="
+                                  f"{values['engine.first_window_frames']} exceeds "
+                                  f"engine.frames_per_window={values['engine.frames_per_window']}")
     if not values["goals.text_goal_id"].strip():
         raise ParameterValueError("goals.text_goal_id must not be empty")
 
