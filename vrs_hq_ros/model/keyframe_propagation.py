@@ -10,6 +10,8 @@ object score (official behaviour): a gated frame's mask is a constant and its gr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -58,36 +60,9 @@ def propagate_with_scores(sam2: SAM2Base, features: list[SAM2FrameFeatures], key
     conditioning = {"maskmem_features": memory, "maskmem_pos_enc": memory_pos,
                     "pred_masks": decoded.low_res_logits[:, None], "pred_masks_high_res": high_res,
                     "obj_ptr": decoded.object_pointer, "object_score_logits": object_logits}
-
-    # track_step keeps object scores in its output only in eval mode: read the decoder's
-    decoder_scores: list[torch.Tensor] = []
-    hook = sam2.sam_mask_decoder.register_forward_hook(
-        lambda _module, _args, output: decoder_scores.append(output[3]))
-    try:
-        masks: dict[int, torch.Tensor] = {key: decoded.mask_logits[0]}
-        scores: dict[int, torch.Tensor] = {key: decoded.object_logits[0]}
-        for reverse, order in ((False, range(key + 1, len(features))),
-                               (True, range(key - 1, -1, -1))):
-            # each direction starts from a state holding only the keyframe, as the official code
-            state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
-            for idx in order:
-                decoder_scores.clear()
-                feats = features[idx]
-                with ungated_sam_heads(sam2, ungated=sam2.training):
-                    out = sam2.track_step(
-                        frame_idx=idx, is_init_cond_frame=False,
-                        current_vision_feats=feats.vision_feats,
-                        current_vision_pos_embeds=feats.vision_pos_embeds,
-                        feat_sizes=feats.feat_sizes, point_inputs=None, mask_inputs=None,
-                        output_dict=state, num_frames=len(features), track_in_reverse=reverse)
-                state["non_cond_frame_outputs"][idx] = out
-                masks[idx] = out["pred_masks_high_res"][0, 0]
-                scores[idx] = decoder_scores[-1].flatten()[0].float()
-    finally:
-        hook.remove()
-    order = range(len(features))
-    return PropagatedClip(torch.stack([masks[i] for i in order]),
-                          torch.stack([scores[i] for i in order]))
+    with _decoder_object_scores(sam2) as recorded:
+        return _track_both_ways(sam2, features, key, conditioning, decoded.object_logits[0],
+                                recorded)
 
 
 def propagate_from_mask(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
@@ -98,11 +73,8 @@ def propagate_from_mask(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: 
     input on the keyframe and tracks forward and backward from it; training it teaches the
     mask-input path and the memory what the tracker uses at inference.
     """
-    decoder_scores: list[torch.Tensor] = []
-    hook = sam2.sam_mask_decoder.register_forward_hook(
-        lambda _module, _args, output: decoder_scores.append(output[3]))
     key_feats = features[key]
-    try:
+    with _decoder_object_scores(sam2) as recorded:
         with ungated_sam_heads(sam2, ungated=sam2.training):
             conditioning = sam2.track_step(
                 frame_idx=key, is_init_cond_frame=True,
@@ -112,27 +84,50 @@ def propagate_from_mask(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: 
                 mask_inputs=mask[None, None].to(key_feats.vision_feats[-1].dtype),
                 output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
                 num_frames=len(features))
-        masks = {key: conditioning["pred_masks_high_res"][0, 0]}
-        scores = {key: (decoder_scores[-1].flatten()[0].float() if decoder_scores
-                        else mask.new_tensor(10.0))}
-        for reverse, order in ((False, range(key + 1, len(features))),
-                               (True, range(key - 1, -1, -1))):
-            state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
-            for idx in order:
-                decoder_scores.clear()
-                feats = features[idx]
-                with ungated_sam_heads(sam2, ungated=sam2.training):
-                    out = sam2.track_step(
-                        frame_idx=idx, is_init_cond_frame=False,
-                        current_vision_feats=feats.vision_feats,
-                        current_vision_pos_embeds=feats.vision_pos_embeds,
-                        feat_sizes=feats.feat_sizes, point_inputs=None, mask_inputs=None,
-                        output_dict=state, num_frames=len(features), track_in_reverse=reverse)
-                state["non_cond_frame_outputs"][idx] = out
-                masks[idx] = out["pred_masks_high_res"][0, 0]
-                scores[idx] = decoder_scores[-1].flatten()[0].float()
+        # the mask is the output as it is given (no decoder run without pointers): present
+        key_score = recorded[-1].flatten()[0].float() if recorded else mask.new_tensor(10.0)
+        return _track_both_ways(sam2, features, key, conditioning, key_score, recorded)
+
+
+@contextmanager
+def _decoder_object_scores(sam2: SAM2Base) -> Iterator[list[torch.Tensor]]:
+    """Record the mask decoder's object-score logits (``track_step`` keeps them only in eval)."""
+    recorded: list[torch.Tensor] = []
+    hook = sam2.sam_mask_decoder.register_forward_hook(
+        lambda _module, _args, output: recorded.append(output[3]))
+    try:
+        yield recorded
     finally:
         hook.remove()
+
+
+def _track_both_ways(sam2: SAM2Base, features: list[SAM2FrameFeatures], key: int,
+                     conditioning: dict, key_score: torch.Tensor,
+                     recorded: list[torch.Tensor]) -> PropagatedClip:
+    """Track forward of ``key`` and backward, each from a state holding only the keyframe.
+
+    ``conditioning`` is the keyframe's SAM2 output; ``recorded`` fills with the decoder's
+    object scores (``_decoder_object_scores``).
+    """
+    masks = {key: conditioning["pred_masks_high_res"][0, 0]}
+    scores = {key: key_score}
+    for reverse, order in ((False, range(key + 1, len(features))),
+                           (True, range(key - 1, -1, -1))):
+        # each direction starts from a state holding only the keyframe, as the official code
+        state = {"cond_frame_outputs": {key: conditioning}, "non_cond_frame_outputs": {}}
+        for idx in order:
+            recorded.clear()
+            feats = features[idx]
+            with ungated_sam_heads(sam2, ungated=sam2.training):
+                out = sam2.track_step(
+                    frame_idx=idx, is_init_cond_frame=False,
+                    current_vision_feats=feats.vision_feats,
+                    current_vision_pos_embeds=feats.vision_pos_embeds,
+                    feat_sizes=feats.feat_sizes, point_inputs=None, mask_inputs=None,
+                    output_dict=state, num_frames=len(features), track_in_reverse=reverse)
+            state["non_cond_frame_outputs"][idx] = out
+            masks[idx] = out["pred_masks_high_res"][0, 0]
+            scores[idx] = recorded[-1].flatten()[0].float()
     order = range(len(features))
     return PropagatedClip(torch.stack([masks[i] for i in order]),
                           torch.stack([scores[i] for i in order]))
