@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from vrs_hq_ros.train.curriculum import pixel_contrast, token_contrast
@@ -98,6 +99,35 @@ def test_a_words_stage_with_reasoning_share_reads_t_prime_frames(tiny_run_config
     data = tiny_run_config.data
     # reasoning sentences (every scene has some) read T' frames; referring ones would read 2
     assert all(data.sampled_min <= n <= data.sampled_max for n, _ in seen), seen
+
+
+def test_referring_window_share_sets_how_many_referring_steps_read_t_prime(tiny_run_config):
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    run = TrainingRun(model, looks)
+    data = tiny_run_config.data
+    original = model.embed_tokens
+
+    def frame_counts(share: float) -> list[int]:
+        seen: list[int] = []
+
+        def recording(frames, sentence, **kwargs):
+            seen.append(len(frames))
+            return original(frames, sentence, **kwargs)
+
+        model.embed_tokens = recording
+        stage = StageConfig("words", 1, 1e-3, distill_weight=1.0, contrast_weight=1.0,
+                            referring_window_share=share)
+        for seed in range(4):
+            assert torch.isfinite(_step_losses(run, tiny_run_config, stage, seed).total)
+        return seen
+
+    assert frame_counts(0.0) == [2] * 4  # referring only, two frames
+    assert all(data.sampled_min <= n <= data.sampled_max for n in frame_counts(1.0))
+    with pytest.raises(RunConfigError, match="referring_window_share"):
+        StageConfig("words", 1, 1e-3, referring_window_share=1.5)
 
 
 def test_a_mask_only_track_stage_conditions_every_keyframe_on_its_mask(tiny_run_config,

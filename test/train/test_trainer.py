@@ -15,13 +15,14 @@ def test_a_resumed_run_continues_with_the_losses_of_an_uninterrupted_one(tmp_pat
                                                                          tiny_run_config):
     whole = train(tiny_run_config, tmp_path / "whole", log=lambda _: None)
     first = train(tiny_run_config, tmp_path / "split", log=lambda _: None, stop_after=3)
-    assert first.step == 3 and latest_checkpoint(tmp_path / "split").name == "step_2"
-    # the sitting stopped at step 3 after the step-2 checkpoint: steps 3.. are redone
+    # the sitting ends between two checkpoints (every 2 steps): its last step is kept too
+    assert first.step == 3 and latest_checkpoint(tmp_path / "split").name == "step_3"
     second = train(tiny_run_config, tmp_path / "split", log=lambda _: None)
 
     assert whole.step == second.step == tiny_run_config.total_steps
-    assert _losses(tmp_path / "split")[3:] == pytest.approx(_losses(tmp_path / "whole")[2:],
-                                                            abs=2e-4)
+    split_losses = _losses(tmp_path / "split")
+    assert len(split_losses) == tiny_run_config.total_steps  # no step trained twice
+    assert split_losses == pytest.approx(_losses(tmp_path / "whole"), abs=2e-4)
 
 
 def test_every_stage_runs_and_logs_its_loss_terms(tmp_path, tiny_run_config):
@@ -98,3 +99,22 @@ def test_a_track_stage_resets_the_memory_path_once_and_keeps_image_features(tmp_
     assert changed
     # a fresh model has the same memory-path parameter set: nothing renamed or dropped
     assert set(build_model(config)[0].sam2.state_dict()) == set(after)
+
+
+def test_a_segment_stage_can_keep_the_look_tokens_fixed(tmp_path, tiny_run_config):
+    import torch
+
+    from vrs_hq_ros.train.trainer import build_model
+
+    data = tiny_run_config.to_dict()
+    changed = {}
+    for train_looks in (True, False):
+        data["stages"] = [{"name": "segment", "steps": 2, "lr": 1e-2,
+                           "train_looks": train_looks}]
+        config = RunConfig.from_dict(data)
+        _, fresh = build_model(config)
+        run = train(config, tmp_path / str(train_looks), log=lambda _: None)
+        after = run.looks.state_dict()
+        changed[train_looks] = any(not torch.equal(v, after[k])
+                                   for k, v in fresh.state_dict().items())
+    assert changed == {True: True, False: False}

@@ -30,11 +30,16 @@ class StageConfig:
     foreground pixel classified among the scene's objects in ``segment``; TAK' classified
     among the scene's look tokens in ``language``). ``reasoning_share`` applies to ``words``:
     the share of its steps on reasoning sentences, which read T' frames (data config) since
-    their answer depends on motion and time; referring ones read two. ``reset_memory``:
+    their answer depends on motion and time; referring ones read two, or T' for a
+    ``referring_window_share`` of them (inference reads T': a ``words`` stage that mixes in
+    reasoning on T' frames but shows referring sentences only on two lost referring accuracy
+    at T', docs/TRAINING.md). ``reset_memory``:
     re-initialise SAM2's memory encoder and memory attention when the stage starts (a memory
     attention trained with the earlier stages' short propagation had saturated on a few tokens
     and no longer learnt; docs/TRAINING.md). ``keyframe_mask_share`` (``track``): share of
     keyframes conditioned on the object's mask (the inference path) rather than its look token.
+    ``train_looks`` (``segment``): whether the look tokens train too; a later ``segment`` stage
+    keeps them fixed so that the MLLM's TAK', already pulled towards them, still fits.
     """
 
     name: str
@@ -45,8 +50,10 @@ class StageConfig:
     contrast_weight: float = 0.0
     final_lr_fraction: float = 1.0
     reasoning_share: float = 0.0
+    referring_window_share: float = 0.0
     reset_memory: bool = False
     keyframe_mask_share: float = 0.5
+    train_looks: bool = True
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -68,6 +75,9 @@ class StageConfig:
             raise RunConfigError(f"stage {self.name}: steps >= 0 and lr > 0 required")
         if self.warmup_steps < 0 or self.contrast_weight < 0:
             raise RunConfigError(f"stage {self.name}: warmup_steps and contrast_weight >= 0")
+        for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share"):
+            if not 0 <= getattr(self, share) <= 1:
+                raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
         if not 0 < self.final_lr_fraction <= 1:
             raise RunConfigError(f"stage {self.name}: final_lr_fraction must be in (0, 1]")
 

@@ -96,8 +96,9 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     """Which weights a stage trains (everything but CLIP, whose anchor stays random)."""
     model = run.model
     model.requires_grad_(False)
+    run.looks.requires_grad_(False)
     if stage.name == "segment":
-        parts = [model.sam2, run.looks]
+        parts = [model.sam2, run.looks] if stage.train_looks else [model.sam2]
     elif stage.name == "track":  # the memory path and the decoder; image features stay
         model.sam2.requires_grad_(True)
         model.sam2.image_encoder.requires_grad_(False)
@@ -131,6 +132,9 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         else:  # referring only, two frames (the draws the shipped recipe was trained with)
             referring = [e for e in expressions if e.type_id != REASONING] or expressions
             expression = referring[int(rng.integers(len(referring)))]
+        if (expression.type_id != REASONING and stage.referring_window_share > 0
+                and rng.random() < stage.referring_window_share):
+            frames = sampled  # the window inference reads
         return words_step_losses(run.model, run.looks, scene, expression, rng,
                                  stage.distill_weight, stage.contrast_weight, frames)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
@@ -203,6 +207,9 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
             window = []
         if run.step % config.checkpoint_every == 0 or run.step == config.total_steps:
             save_checkpoint(run, optimizer, stage_index, run_dir, config.keep_checkpoints)
+    if done and run.step % config.checkpoint_every and run.step < config.total_steps:
+        # a sitting ended by ``stop_after``: keep its last steps for the next one
+        save_checkpoint(run, optimizer, stage_index, run_dir, config.keep_checkpoints)
     bar.close()
     run.model.eval()
     return run
