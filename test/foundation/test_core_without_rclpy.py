@@ -57,3 +57,21 @@ def test_the_probe_detects_an_rclpy_import():
 
     assert proc.returncode == 1
     assert "rclpy" in proc.stdout
+
+
+def test_no_module_outside_ros_imports_rclpy_even_lazily():
+    """ROS calls live in vrs_hq_ros/ros/; elsewhere (the CLI too) they go through it."""
+    import ast
+
+    root = Path(vrs_hq_ros.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if (root / "ros") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "rclpy" or n.startswith("rclpy.") for n in names):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+
+    assert not offenders, offenders

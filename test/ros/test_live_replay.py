@@ -47,3 +47,24 @@ def test_a_bag_played_into_the_node_is_answered_and_scored(make_harness, whole_f
     assert tracked.any()
     expected_j = 100 * np.mean(np.where(tracked, gt.mean(axis=(1, 2)), 0.0))
     assert report.expressions[0]["J"] == pytest.approx(expected_j, abs=0.01)
+
+
+def test_vrs_hq_replay_starts_a_node_plays_the_bag_and_writes_its_report(whole_frame_model_dir,
+                                                                         tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    bag = _bag(tmp_path)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "vrs_hq_ros.cli.main", "replay", str(bag), "--model",
+         str(whole_frame_model_dir), "--settle-s", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["frames_published"] == FRAMES
+    assert report["frames_answered"] + report["frames_dropped"] == FRAMES
+    assert report["frames_answered"] > 0  # the goal arrived before the frames did
+    assert "J&F" in done.stdout

@@ -76,56 +76,42 @@ def test_reset_memory_path_reinitialises_only_the_memory_encoder_and_attention(t
                if k.startswith(("image_encoder", "sam_mask_decoder", "sam_prompt_encoder")))
 
 
-def test_a_words_stage_with_reasoning_share_reads_t_prime_frames(tiny_run_config):
+def _words_frame_counts(config, **stage_options) -> list[int]:
+    """Frames each ``words`` step reads over 4 seeds (the losses must be finite)."""
     from vrs_hq_ros.train.run_config import StageConfig
     from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
 
-    model, looks = build_model(tiny_run_config)
-    run = TrainingRun(model, looks)
-    seen: list[tuple[int, int]] = []
+    model, looks = build_model(config)
+    seen: list[int] = []
     original = model.embed_tokens
 
     def recording(frames, sentence, **kwargs):
-        seen.append((len(frames), sentence))
+        seen.append(len(frames))
         return original(frames, sentence, **kwargs)
 
     model.embed_tokens = recording
     stage = StageConfig("words", 1, 1e-3, distill_weight=1.0, contrast_weight=1.0,
-                        reasoning_share=1.0)
-    for seed in range(6):
-        losses = _step_losses(run, tiny_run_config, stage, seed)
+                        **stage_options)
+    for seed in range(4):
+        losses = _step_losses(TrainingRun(model, looks), config, stage, seed)
         assert torch.isfinite(losses.total) and losses.contrast > 0
+    return seen
 
+
+def test_a_words_stage_with_reasoning_share_reads_t_prime_frames(tiny_run_config):
     data = tiny_run_config.data
     # reasoning sentences (every scene has some) read T' frames; referring ones would read 2
-    assert all(data.sampled_min <= n <= data.sampled_max for n, _ in seen), seen
+    counts = _words_frame_counts(tiny_run_config, reasoning_share=1.0)
+    assert all(data.sampled_min <= n <= data.sampled_max for n in counts), counts
 
 
 def test_referring_window_share_sets_how_many_referring_steps_read_t_prime(tiny_run_config):
     from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
-    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
 
-    model, looks = build_model(tiny_run_config)
-    run = TrainingRun(model, looks)
     data = tiny_run_config.data
-    original = model.embed_tokens
-
-    def frame_counts(share: float) -> list[int]:
-        seen: list[int] = []
-
-        def recording(frames, sentence, **kwargs):
-            seen.append(len(frames))
-            return original(frames, sentence, **kwargs)
-
-        model.embed_tokens = recording
-        stage = StageConfig("words", 1, 1e-3, distill_weight=1.0, contrast_weight=1.0,
-                            referring_window_share=share)
-        for seed in range(4):
-            assert torch.isfinite(_step_losses(run, tiny_run_config, stage, seed).total)
-        return seen
-
-    assert frame_counts(0.0) == [2] * 4  # referring only, two frames
-    assert all(data.sampled_min <= n <= data.sampled_max for n in frame_counts(1.0))
+    assert _words_frame_counts(tiny_run_config) == [2] * 4  # referring only, two frames
+    counts = _words_frame_counts(tiny_run_config, referring_window_share=1.0)
+    assert all(data.sampled_min <= n <= data.sampled_max for n in counts), counts
     with pytest.raises(RunConfigError, match="referring_window_share"):
         StageConfig("words", 1, 1e-3, referring_window_share=1.5)
 

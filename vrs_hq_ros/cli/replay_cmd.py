@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import threading
-import time
 from pathlib import Path
 
 
@@ -31,36 +29,10 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play, record, score; write report.json and print the summary."""
-    import rclpy
-    from rclpy.executors import MultiThreadedExecutor
-    from rclpy.node import Node
-    from rclpy.parameter import Parameter
+    from vrs_hq_ros.ros.replay.session import replay_bag
 
-    from vrs_hq_ros.eval.bags import read_bag
-    from vrs_hq_ros.ros.replay.player import BagPlayer
-    from vrs_hq_ros.ros.replay.recorder import ResultRecorder, score_recording
-
-    rclpy.init()
-    executor = MultiThreadedExecutor(num_threads=4)
-    peer = Node("vrs_hq_replay")
-    executor.add_node(peer)
-    if args.model is not None:
-        from vrs_hq_ros.ros.segment_node import SegmentNode
-
-        executor.add_node(SegmentNode(args.node.strip("/"), parameter_overrides=[
-            Parameter("model.path", value=str(args.model)), Parameter("autostart", value=True)]))
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
-        recorder = ResultRecorder(peer, args.node)
-        player = BagPlayer(peer, args.bag, rate=args.rate)
-        player.wait_for_subscribers(list(player._publishers)[:1], timeout_s=60.0)
-        stats = player.play()
-        time.sleep(args.settle_s)
-        report = score_recording(read_bag(args.bag), recorder, stats.sent_wall_s)
-    finally:
-        executor.shutdown(timeout_sec=5.0)
-        rclpy.try_shutdown()
+    report = replay_bag(args.bag, args.node, rate=args.rate, model=args.model,
+                        settle_s=args.settle_s)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
     print(f"{report.video}: J&F {report.jf:.2f}  answered {report.frames_answered}/"

@@ -125,16 +125,16 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         return segment_step_losses(run.model, run.looks, scene, target, rng,
                                    max(2, sampled // 2), stage.contrast_weight)
     if stage.name == "words":
-        frames = WORDS_FRAMES
         if stage.reasoning_share > 0:
             expression = choose_expression(expressions, rng, stage.reasoning_share)
-            frames = sampled if expression.type_id == REASONING else WORDS_FRAMES
-        else:  # referring only, two frames (the draws the shipped recipe was trained with)
+            reads_window = expression.type_id == REASONING
+        else:  # referring only (a scene without one falls back to any, on two frames)
             referring = [e for e in expressions if e.type_id != REASONING] or expressions
             expression = referring[int(rng.integers(len(referring)))]
-        if (expression.type_id != REASONING and stage.referring_window_share > 0
-                and rng.random() < stage.referring_window_share):
-            frames = sampled  # the window inference reads
+            reads_window = False
+        if expression.type_id != REASONING and stage.referring_window_share > 0:
+            reads_window = rng.random() < stage.referring_window_share  # as inference reads
+        frames = sampled if reads_window else WORDS_FRAMES
         return words_step_losses(run.model, run.looks, scene, expression, rng,
                                  stage.distill_weight, stage.contrast_weight, frames)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)

@@ -56,6 +56,11 @@ class BagPlayer:
                     self._publishers[conn.topic] = node.create_publisher(
                         message_class(conn.msgtype), conn.topic, 10)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics this player publishes (the bag's, less the skipped prefixes)."""
+        return tuple(self._publishers)
+
     def wait_for_subscribers(self, topics: list[str], timeout_s: float = 10.0) -> None:
         """Block until each topic has a subscriber, so the first messages are not lost."""
         deadline = time.monotonic() + timeout_s
