@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -123,8 +125,6 @@ def test_unpadding_crops_before_resizing():
 
 @pytest.mark.parametrize("pointers", [True, False])
 def test_object_pointers_can_be_kept_out_of_memory_attention(sam2_config, rng, pointers):
-    from dataclasses import replace
-
     from vrs_hq_ros.model.keyframe_propagation import propagate_from_mask
     from vrs_hq_ros.model.sam2_features import encode_frames
 
@@ -144,3 +144,39 @@ def test_object_pointers_can_be_kept_out_of_memory_attention(sam2_config, rng, p
     assert clip.mask_logits.shape == (3, size, size) and torch.isfinite(clip.mask_logits).all()
     assert calls and all((n > 0) == pointers for n in calls)
     assert set(sam2.state_dict()) == set(reference.state_dict())  # same weights either way
+
+
+def test_conv_trunk_feeds_sam2_the_levels_hiera_does(sam2_config, rng):
+    """The conv trunk (tiny from-scratch models) gives the same feature layout as Hiera."""
+    from vrs_hq_ros.model.conv_trunk import ConvTrunk
+    from vrs_hq_ros.model.keyframe_propagation import propagate_from_mask
+    from vrs_hq_ros.model.sam2_features import encode_frames
+
+    torch.manual_seed(0)
+    hiera = build_sam2(sam2_config)
+    conv = build_sam2(replace(sam2_config, trunk="conv"))
+    assert isinstance(conv.image_encoder.trunk, ConvTrunk)
+    assert conv.image_encoder.trunk.channel_list == hiera.image_encoder.trunk.channel_list
+    size = sam2_config.image_size
+    images = torch.from_numpy(rng.random((2, 3, size, size), dtype=np.float32))
+    with torch.no_grad():
+        ours, theirs = encode_frames(conv, images), encode_frames(hiera, images)
+        mask = torch.zeros(size, size)
+        mask[8:24, 8:24] = 1
+        clip = propagate_from_mask(conv, ours, 0, mask)
+    assert ours[0].feat_sizes == theirs[0].feat_sizes
+    assert [f.shape for f in ours[0].vision_feats] == [f.shape for f in theirs[0].vision_feats]
+    assert clip.mask_logits.shape == (2, size, size) and torch.isfinite(clip.mask_logits).all()
+    # Only the trunk differs: every other weight has the same name and shape.
+    rest = {k: v.shape for k, v in hiera.state_dict().items() if ".trunk." not in k}
+    assert rest == {k: v.shape for k, v in conv.state_dict().items() if ".trunk." not in k}
+
+
+def test_conv_trunk_config_round_trips_and_unknown_trunks_are_refused():
+    cfg = SAM2Config.tiny_random(128)
+    conv = replace(cfg, trunk="conv")
+    assert SAM2Config.from_dict(conv.to_dict()).trunk == "conv"
+    assert SAM2Config.from_dict({k: v for k, v in cfg.to_dict().items()
+                                 if k != "trunk"}).trunk == "hiera"  # configs saved before
+    with pytest.raises(ConfigError, match="trunk"):
+        SAM2Config(trunk="resnet")

@@ -118,3 +118,29 @@ def test_a_segment_stage_can_keep_the_look_tokens_fixed(tmp_path, tiny_run_confi
         changed[train_looks] = any(not torch.equal(v, after[k])
                                    for k, v in fresh.state_dict().items())
     assert changed == {True: True, False: False}
+
+
+def test_a_scene_without_sentences_is_skipped_where_sam2_does_not_train(tiny_run_config):
+    """Seed 3732 draws a scene no sentence fits (with the tiny config's data settings)."""
+    import numpy as np
+
+    from vrs_hq_ros.train.synthetic_expressions import scene_expressions
+    from vrs_hq_ros.train.trainer import (
+        TrainingRun,
+        _step_losses,
+        _trainable,
+        build_model,
+        draw_scene,
+    )
+
+    scene, rng = draw_scene(tiny_run_config, 3732)
+    rng.integers(tiny_run_config.data.sampled_min, tiny_run_config.data.sampled_max + 1)
+    assert scene_expressions(scene, rng) == []
+    model, looks = build_model(tiny_run_config)
+    run = TrainingRun(model, looks)
+    for stage in tiny_run_config.stages[1:3]:  # words, language: SAM2 frozen
+        _trainable(run, stage)
+        model.train()
+        losses = _step_losses(run, tiny_run_config, stage, 3732)
+        losses.total.backward()  # the old fallback (segment losses) had no gradient here
+        assert np.isfinite(float(losses.total)) and losses.distill > 0

@@ -46,7 +46,10 @@ class SAM2Config:
     """
 
     image_size: int = 1024
-    # Hiera trunk
+    # Image-encoder trunk: "hiera" (SAM2's) or "conv" (``ConvTrunk``, a deviation for tiny
+    # models trained from scratch: their Hiera did not learn shape, docs/TRAINING.md). The
+    # Hiera fields below size both: embed_dim and blocks per stage.
+    trunk: str = "hiera"
     embed_dim: int = 96
     num_heads: int = 1
     stages: tuple[int, ...] = (1, 2, 7, 2)
@@ -83,6 +86,8 @@ class SAM2Config:
                               f"got {self.image_size}")
         if self.version not in ("2.0", "2.1"):
             raise ConfigError(f"SAM2 version must be '2.0' or '2.1', got {self.version!r}")
+        if self.trunk not in ("hiera", "conv"):
+            raise ConfigError(f"SAM2 trunk must be 'hiera' or 'conv', got {self.trunk!r}")
         if len(self.stages) != 4 or len(self.window_spec) != 4:
             raise ConfigError("SAM2 Hiera needs 4 stages and 4 window sizes")
         if any(b >= sum(self.stages) for b in self.global_att_blocks):

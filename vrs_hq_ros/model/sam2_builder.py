@@ -21,6 +21,7 @@ from sam2.modeling.sam.transformer import RoPEAttention
 from sam2.modeling.sam2_base import SAM2Base
 
 from vrs_hq_ros.model.config import SAM2Config
+from vrs_hq_ros.model.conv_trunk import ConvTrunk
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ class FrameFormatError(ValueError):
     """An input frame is not an RGB uint8 array [H, W, 3]."""
 
 
-def _image_encoder(cfg: SAM2Config) -> ImageEncoder:
-    trunk = Hiera(
+def _trunk(cfg: SAM2Config) -> torch.nn.Module:
+    if cfg.trunk == "conv":
+        return ConvTrunk(cfg.embed_dim, tuple(cfg.stages))
+    return Hiera(
         embed_dim=cfg.embed_dim,
         num_heads=cfg.num_heads,
         stages=tuple(cfg.stages),
@@ -46,6 +49,10 @@ def _image_encoder(cfg: SAM2Config) -> ImageEncoder:
         window_spec=tuple(cfg.window_spec),
         window_pos_embed_bkg_spatial_size=tuple(cfg.window_pos_embed_bkg_spatial_size),
     )
+
+
+def _image_encoder(cfg: SAM2Config) -> ImageEncoder:
+    trunk = _trunk(cfg)
     channels = [cfg.embed_dim * 2**i for i in range(4)][::-1]
     neck = FpnNeck(
         position_encoding=PositionEmbeddingSine(num_pos_feats=SAM2_PROMPT_DIM, normalize=True,

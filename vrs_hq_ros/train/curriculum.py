@@ -27,6 +27,10 @@ documented in the model card): object-presence BCE on SAM2's object-score logits
 training loss; TKS ranks candidates by these scores) and the mask loss on the memory-less
 decode of every sampled frame with TAK' (what TKS decodes at inference).
 
+Dense look supervision (``StageConfig.look_map_weight``, ``segment``, a deviation): heads on
+SAM2's image features classify the look of the object under each cell (``LookMaps``), so the
+encoder learns shape as well as colour.
+
 Prompt-contrastive terms (``StageConfig.contrast_weight``, deviations): in ``segment`` every
 foreground pixel is classified among the scene's objects by their prompted mask logits, and
 in ``language`` TAK' is classified among the scene's look tokens. A mask that ignores the
@@ -51,6 +55,7 @@ from vrs_hq_ros.model.prompt import NUM_ANSWER_VARIANTS, num_question_variants
 from vrs_hq_ros.model.sam2_prompting import decode_with_token
 from vrs_hq_ros.model.vrshq import VRSHQ
 from vrs_hq_ros.train.datasets import segment_indices
+from vrs_hq_ros.train.look_maps import LookMaps
 from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.synthetic_expressions import SceneExpression
 from vrs_hq_ros.train.synthetic_scenes import Scene
@@ -71,11 +76,13 @@ class StepLosses:
     presence: torch.Tensor
     distill: torch.Tensor
     contrast: torch.Tensor
+    look_map: torch.Tensor | None = None  # dense look supervision (``segment``), if on
 
     def as_floats(self) -> dict[str, float]:
-        """Detached values for logs."""
-        return {k: float(getattr(self, k).detach()) for k in
-                ("total", "ce", "mask", "candidates", "presence", "distill", "contrast")}
+        """Detached values for logs (``look_map`` 0 when off)."""
+        return {k: float(getattr(self, k).detach()) if getattr(self, k) is not None else 0.0
+                for k in ("total", "ce", "mask", "candidates", "presence", "distill",
+                          "contrast", "look_map")}
 
 
 def pixel_contrast(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -134,12 +141,14 @@ def sam2_prompted_losses(model: VRSHQ, scene: Scene, target: int, indices: list[
 
 def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: int,
                         rng: np.random.Generator, frames_per_sample: int,
-                        contrast_weight: float = 0.0) -> StepLosses:
+                        contrast_weight: float = 0.0, look_maps: LookMaps | None = None,
+                        look_map_weight: float = 0.0) -> StepLosses:
     """Stage 1: SAM2 prompted with look tokens.
 
     Every object of the scene is decoded on every sampled frame (one batch over frames
     encoded once), so each step contrasts the objects with one another; the keyframe of
-    ``target`` is also propagated through SAM2's memory (tracking).
+    ``target`` is also propagated through SAM2's memory (tracking). With ``look_maps`` and a
+    positive ``look_map_weight`` the image features are also supervised densely by look.
     """
     indices = segment_indices(len(scene.frames), frames_per_sample, rng)
     if rng.random() < 0.5:  # consecutive frames too: inference propagates frame by frame
@@ -174,8 +183,11 @@ def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: 
     presence = presence + F.binary_cross_entropy_with_logits(
         propagated.object_logits, (target_gt.flatten(1).sum(1) > 0).float())
     zero = mask.new_zeros(())
-    return StepLosses(mask + candidates + presence + contrast, zero, mask, candidates, presence,
-                      zero, contrast)
+    look_map = zero
+    if look_maps is not None and look_map_weight > 0:
+        look_map = look_map_weight * look_maps.loss(features, scene, indices)
+    return StepLosses(mask + candidates + presence + contrast + look_map, zero, mask, candidates,
+                      presence, zero, contrast, look_map)
 
 
 def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,

@@ -40,6 +40,9 @@ class StageConfig:
     keyframes conditioned on the object's mask (the inference path) rather than its look token.
     ``train_looks`` (``segment``): whether the look tokens train too; a later ``segment`` stage
     keeps them fixed so that the MLLM's TAK', already pulled towards them, still fits.
+    ``look_map_weight`` (``segment``): weight of the dense look supervision of SAM2's image
+    features (``LookMaps``; the encoder otherwise learnt colour but not shape,
+    docs/TRAINING.md).
     """
 
     name: str
@@ -54,6 +57,7 @@ class StageConfig:
     reset_memory: bool = False
     keyframe_mask_share: float = 0.5
     train_looks: bool = True
+    look_map_weight: float = 0.0
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -73,8 +77,11 @@ class StageConfig:
             raise RunConfigError(f"stage name must be one of {STAGES}, got {self.name!r}")
         if self.steps < 0 or self.lr <= 0:
             raise RunConfigError(f"stage {self.name}: steps >= 0 and lr > 0 required")
-        if self.warmup_steps < 0 or self.contrast_weight < 0:
-            raise RunConfigError(f"stage {self.name}: warmup_steps and contrast_weight >= 0")
+        if self.warmup_steps < 0 or self.contrast_weight < 0 or self.look_map_weight < 0:
+            raise RunConfigError(f"stage {self.name}: warmup_steps, contrast_weight and "
+                                 "look_map_weight must be >= 0")
+        if self.look_map_weight > 0 and self.name != "segment":
+            raise RunConfigError(f"stage {self.name}: look_map_weight applies to segment only")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share"):
             if not 0 <= getattr(self, share) <= 1:
                 raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
@@ -101,6 +108,7 @@ class ModelSizes:
 
     sam2_image_size: int = 128
     sam2_embed_dim: int = 32
+    sam2_trunk: str = "hiera"  # "conv": SAM2Config.trunk (a deviation, docs/TRAINING.md)
     vision_image_size: int = 48
     vision_patch_size: int = 8
     vision_hidden_size: int = 64
@@ -118,6 +126,7 @@ class ModelSizes:
         config = VRSHQConfig.tiny(image_size=self.sam2_image_size)
         config.sam2 = SAM2Config.tiny_random(self.sam2_image_size)
         config.sam2 = SAM2Config(**{**asdict(config.sam2), "embed_dim": self.sam2_embed_dim,
+                                    "trunk": self.sam2_trunk,
                                     "use_obj_ptrs_in_encoder": self.sam2_object_pointers})
         config.backbone = LlavaBackboneConfig(
             vision_image_size=self.vision_image_size, vision_patch_size=self.vision_patch_size,

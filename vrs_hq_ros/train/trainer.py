@@ -14,7 +14,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -34,6 +34,7 @@ from vrs_hq_ros.train.curriculum import (
     track_step_losses,
     words_step_losses,
 )
+from vrs_hq_ros.train.look_maps import LookMaps
 from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.run_config import TRAIN_SEEDS, RunConfig, StageConfig
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "state.json"
+LOOK_MAPS_FILE = "look_maps.safetensors"
 
 
 @dataclass
@@ -53,6 +55,7 @@ class TrainingRun:
     model: VRSHQ
     looks: LookPrompts
     step: int = 0
+    look_maps: LookMaps = field(default_factory=LookMaps.seeded)
 
 
 def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
@@ -97,8 +100,11 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     model = run.model
     model.requires_grad_(False)
     run.looks.requires_grad_(False)
+    run.look_maps.requires_grad_(False)
     if stage.name == "segment":
         parts = [model.sam2, run.looks] if stage.train_looks else [model.sam2]
+        if stage.look_map_weight > 0:
+            parts.append(run.look_maps)
     elif stage.name == "track":  # the memory path and the decoder; image features stay
         model.sam2.requires_grad_(True)
         model.sam2.image_encoder.requires_grad_(False)
@@ -116,6 +122,10 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
     scene, rng = draw_scene(config, seed)
     sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
     expressions = scene_expressions(scene, rng)
+    if not expressions and stage.name in ("words", "language"):
+        # No sentence fits this scene (every object barely visible) and SAM2 does not train
+        # in these stages, so the segment fallback below would have no gradient: next scene.
+        return _step_losses(run, config, stage, seed + 1)
     if stage.name == "track":
         return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
                                  stage.keyframe_mask_share)
@@ -123,7 +133,8 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
         return segment_step_losses(run.model, run.looks, scene, target, rng,
-                                   max(2, sampled // 2), stage.contrast_weight)
+                                   max(2, sampled // 2), stage.contrast_weight, run.look_maps,
+                                   stage.look_map_weight)
     if stage.name == "words":
         if stage.reasoning_share > 0:
             expression = choose_expression(expressions, rng, stage.reasoning_share)
@@ -230,6 +241,7 @@ def save_checkpoint(run: TrainingRun, optimizer: torch.optim.Optimizer, stage_in
     folder.mkdir(parents=True, exist_ok=True)
     save_model(run.model, str(folder / "model.safetensors"))
     save_model(run.looks, str(folder / "looks.safetensors"))
+    save_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
     torch.save(optimizer.state_dict(), folder / "optimizer.pt")
     (folder / STATE_FILE).write_text(json.dumps({"step": run.step, "stage": stage_index,
                                                  "torch_rng": run_rng_list()}))
@@ -247,6 +259,8 @@ def run_rng_list() -> list[int]:
 def _load_checkpoint(run: TrainingRun, folder: Path) -> int:
     load_model(run.model, str(folder / "model.safetensors"))
     load_model(run.looks, str(folder / "looks.safetensors"))
+    if (folder / LOOK_MAPS_FILE).is_file():  # checkpoints written before it existed lack it
+        load_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
     state = json.loads((folder / STATE_FILE).read_text())
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     return int(state["step"])
