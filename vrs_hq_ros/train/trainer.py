@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "state.json"
 LOOK_MAPS_FILE = "look_maps.safetensors"
+MAX_REDRAWS = 20  # scenes tried per step when a stage needs a sentence
 
 
 @dataclass
@@ -119,13 +120,17 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
 
 
 def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
-    scene, rng = draw_scene(config, seed)
-    sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
-    expressions = scene_expressions(scene, rng)
-    if not expressions and stage.name in ("words", "language"):
-        # No sentence fits this scene (every object barely visible) and SAM2 does not train
-        # in these stages, so the segment fallback below would have no gradient: next scene.
-        return _step_losses(run, config, stage, seed + 1)
+    for attempt in range(MAX_REDRAWS):
+        scene, rng = draw_scene(config, seed + attempt)
+        sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
+        expressions = scene_expressions(scene, rng)
+        # A scene no sentence fits (every object barely visible) falls back to segment losses
+        # below; in words and language SAM2 does not train, so they have no gradient: redraw.
+        if expressions or stage.name not in ("words", "language"):
+            break
+    else:
+        raise RuntimeError(f"no training scene with a sentence in seeds {seed}.."
+                           f"{seed + MAX_REDRAWS - 1}: check the data config")
     if stage.name == "track":
         return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
                                  stage.keyframe_mask_share)
