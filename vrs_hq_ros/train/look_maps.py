@@ -13,12 +13,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vrs_hq_ros.model.sam2_builder import SAM2_PROMPT_DIM
 from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures, level_map
 from vrs_hq_ros.train.synthetic_scenes import COLOURS, SHAPES, SIZES, TEXTURES, Scene
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {"colour": tuple(COLOURS), "shape": SHAPES,
                                           "size": tuple(SIZES), "texture": TEXTURES}
-LEVEL_CHANNELS = (32, 64, 256)  # conv_s0 / conv_s1 outputs and the stride-16 level (SAM2)
+# conv_s0 / conv_s1 outputs and the stride-16 level, as SAM2's decoder sizes them
+LEVEL_CHANNELS = (SAM2_PROMPT_DIM // 8, SAM2_PROMPT_DIM // 4, SAM2_PROMPT_DIM)
 
 
 def attribute_maps(scene: Scene, indices: list[int]) -> dict[str, np.ndarray]:
