@@ -117,3 +117,25 @@ def test_jittery_stamps_count_only_the_frames_really_lost():
         gaps.add(s)
 
     assert gaps.lost == 3
+
+
+def test_the_processor_stops_cleanly_before_and_after_it_started():
+    """Ctrl-C during activation stops a processor whose thread never started."""
+    from vrs_hq_ros.ros.frame_processor import FrameProcessor
+
+    results: list[int] = []
+    never_started = FrameProcessor(FrameQueue(depth=2), push=lambda f: f.stamp_ns,
+                                   on_result=lambda f, r: None, on_error=lambda f, e: None)
+    assert never_started.stop(timeout_s=1.0)
+
+    queue = FrameQueue(depth=2)
+    running = FrameProcessor(queue, push=lambda f: f.stamp_ns * 10,
+                             on_result=lambda f, r: results.append(r),
+                             on_error=lambda f, e: None)
+    running.start()
+    queue.put(_frame(3))
+    deadline = time.monotonic() + 5.0
+    while not results and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert running.stop(timeout_s=5.0)
+    assert results == [30]

@@ -84,10 +84,14 @@ class FrameProcessor:
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> bool:
-        """Stop after the frame in progress; True if the thread ended within ``timeout_s``."""
+        """Stop after the frame in progress; True if the thread ended within ``timeout_s``.
+
+        Safe before ``start`` (Ctrl-C during activation): there is nothing to join then.
+        """
         self._stop.set()
         self._queue.close()
-        self._thread.join(timeout_s)
+        if self._thread.ident is not None:
+            self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
     def _run(self) -> None:
