@@ -80,3 +80,30 @@ def test_missing_pretrained_folder_raises(tmp_path):
         LlavaBackbone.build(LlavaBackboneConfig(pretrained_dir=str(tmp_path / "none")))
     with pytest.raises(BackboneError):
         LlavaBackbone.load(LlavaBackboneConfig(), tmp_path)
+
+
+def test_frame_pairs_show_each_token_the_motion_to_the_next_frame(frames):
+    from vrs_hq_ros.model.llava_backbone import with_frame_differences
+
+    torch.manual_seed(0)
+    paired = LlavaBackbone.build(LlavaBackboneConfig(vision_frame_pairs=True)).eval()
+    pixels = paired.preprocess_frames(frames)
+    assert pixels.shape[1] == 6
+    torch.testing.assert_close(pixels[1, 3:], pixels[2, :3] - pixels[1, :3])
+    torch.testing.assert_close(pixels[3, 3:], pixels[3, :3] - pixels[2, :3])  # last: backward
+    assert with_frame_differences(pixels[:1, :3])[0, 3:].abs().sum() == 0  # one frame: none
+    still = paired([frames[0]] * 3, "the red one").tak_hidden
+    moving = paired([frames[0], frames[1], frames[0]], "the red one").tak_hidden
+    assert not torch.allclose(still, moving)
+
+
+def test_sincos_positions_make_the_column_linearly_readable():
+    torch.manual_seed(0)
+    cfg = LlavaBackboneConfig(vision_sincos_positions=True, vision_hidden_size=32)
+    table = LlavaBackbone.build(cfg).llava.model.vision_tower.embeddings.position_embedding
+    grid = cfg.vision_image_size // cfg.vision_patch_size
+    rows = table.weight[1:].detach()  # row 0: the CLS token
+    column = torch.arange(grid).repeat(grid).float()
+    fit = torch.linalg.lstsq(torch.cat([rows, torch.ones(len(rows), 1)], 1), column[:, None])
+    residual = (torch.cat([rows, torch.ones(len(rows), 1)], 1) @ fit.solution)[:, 0] - column
+    assert residual.abs().max() < 0.05

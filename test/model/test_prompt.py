@@ -200,3 +200,15 @@ def test_slow_ids_equal_transformers_4_31_in_both_modes(slow_tokenizer, tmp_path
     else:
         tokenizer = slow_tokenizer
     assert [tokenize_slow_pieces(tokenizer, t) for t in record["texts"]] == record[mode]
+
+
+def test_the_short_curriculum_form_keeps_frames_sentence_and_tokens_only(tokenizer):
+    conv = build_conversation(3, "Which object is the LARGEST?", question_variant=1,
+                              answer_variant=2, short=True)
+    assert conv.text == ("USER: (0)<image>, (1)<image>, (2)<image> which object is the "
+                         "largest? ASSISTANT: (0) [SEG], (1) [SEG], (2) [SEG] [TAK]</s>")
+    tokens = tokenize_conversation(conv, tokenizer, TOKENS_PER_IMAGE)
+    full = tokenize_conversation(build_conversation(3, "which object is the largest?"),
+                                 tokenizer, TOKENS_PER_IMAGE)
+    assert len(tokens.seg_positions) == 3 and len(tokens.image_token_spans) == 3
+    assert len(tokens.input_ids) < len(full.input_ids) - 40  # the template is what it drops

@@ -142,3 +142,88 @@ def test_a_mask_only_track_stage_conditions_every_keyframe_on_its_mask(tiny_run_
                                  mask_share=1.0)
 
     assert calls == {"mask": 3, "token": 0}
+
+
+def test_a_batched_segment_step_decodes_every_object_of_every_scene(tiny_run_config):
+    """``scenes_per_step``: one batch over scenes; prompt contrast and look maps train."""
+    import numpy as np
+
+    from vrs_hq_ros.train.curriculum import segment_batch_losses
+    from vrs_hq_ros.train.look_maps import LookMaps
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    scenes = [make_scene(s, num_frames=6, size=64, num_objects=n) for s, n in ((1, 2), (2, 3))]
+    calls = []
+    decode = model.sam2.sam_mask_decoder.forward
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["sparse_prompt_embeddings"].shape[0])
+        return decode(*args, **kwargs)
+
+    model.sam2.sam_mask_decoder.forward = counting
+    maps = LookMaps.seeded()
+    losses = segment_batch_losses(model, looks, scenes, np.random.default_rng(0), 2, 1.0, maps,
+                                  1.0)
+    losses.total.backward()
+
+    assert calls == [2 * 2 + 2 * 3]  # one decoder call: 2 frames x every object of each scene
+    assert losses.contrast > 0 and losses.look_map > 0 and losses.candidates > 0
+    assert model.sam2.sam_mask_decoder.output_hypernetworks_mlps[0].layers[0].weight.grad \
+        .abs().sum() > 0
+    assert maps.heads[0].weight.grad.abs().sum() > 0
+
+
+def test_stage_options_are_checked_against_the_stage_kind():
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+
+    with pytest.raises(RunConfigError, match="scenes_per_step"):
+        StageConfig("words", 1, 1e-3, scenes_per_step=2)
+    with pytest.raises(RunConfigError, match="short_prompt_share"):
+        StageConfig("segment", 1, 1e-3, short_prompt_share=0.5)
+    with pytest.raises(RunConfigError, match="short_prompt_share"):
+        StageConfig("words", 1, 1e-3, short_prompt_share=1.5)
+
+
+def test_short_prompt_share_sets_which_steps_read_the_bare_prompt(tiny_run_config):
+    from vrs_hq_ros.train.run_config import StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    forms: list[bool] = []
+    original = model.embed_tokens
+
+    def recording(frames, sentence, **kwargs):
+        forms.append(kwargs.get("short_prompt", False))
+        return original(frames, sentence, **kwargs)
+
+    model.embed_tokens = recording
+    for share in (0.0, 1.0):
+        stage = StageConfig("words", 1, 1e-3, distill_weight=1.0, contrast_weight=1.0,
+                            short_prompt_share=share)
+        for seed in range(3):
+            _step_losses(TrainingRun(model, looks), tiny_run_config, stage, seed)
+    assert forms == [False] * 3 + [True] * 3
+
+
+def test_a_track_stage_with_segment_weight_also_trains_prompted_decoding(tiny_run_config):
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    plain = StageConfig("track", 1, 1e-3, contrast_weight=1.0, keyframe_mask_share=1.0)
+    mixed = StageConfig("track", 1, 1e-3, contrast_weight=1.0, keyframe_mask_share=1.0,
+                        segment_weight=1.0)
+    run = TrainingRun(model, looks)
+    torch.manual_seed(0)  # the same dropout draws in memory attention
+    without = _step_losses(run, tiny_run_config, plain, 5)
+    torch.manual_seed(0)
+    with_prompts = _step_losses(run, tiny_run_config, mixed, 5)
+
+    assert without.candidates == 0 and with_prompts.candidates > 0
+    assert with_prompts.total > without.total and with_prompts.mask == without.mask
+    with pytest.raises(RunConfigError, match="segment_weight"):
+        StageConfig("words", 1, 1e-3, segment_weight=1.0)

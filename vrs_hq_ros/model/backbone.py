@@ -64,17 +64,20 @@ class ReasoningBackbone(nn.Module, abc.ABC):
         """Write the architecture config and tokenizer (weights are saved by the owner)."""
 
     def encode_prompt(self, num_frames: int, sentence: str, question_variant: int = 0,
-                      answer_variant: int = 0) -> PromptTokens:
+                      answer_variant: int = 0, short: bool = False) -> PromptTokens:
         """Render and tokenise the VRS-HQ conversation for ``num_frames`` frames.
 
-        Variant 0 is the official inference text; training draws the others.
+        Variant 0 is the official inference text; training draws the others. ``short``: the
+        bare curriculum form (``prompt.build_conversation``), training only.
         """
         conversation = build_conversation(num_frames, sentence, question_variant,
-                                          answer_variant)
+                                          answer_variant, short=short)
         return tokenize_conversation(conversation, self.tokenizer, self.tokens_per_image)
 
     def forward(self, frames: list[np.ndarray], sentence: str, with_lm_loss: bool = False,
-                question_variant: int = 0, answer_variant: int = 0) -> BackboneOutput:
+                question_variant: int = 0, answer_variant: int = 0,
+                short_prompt: bool = False) -> BackboneOutput:
         """Frames + sentence -> [SEG]/[TAK] hidden states (and the text loss if asked)."""
-        tokens = self.encode_prompt(len(frames), sentence, question_variant, answer_variant)
+        tokens = self.encode_prompt(len(frames), sentence, question_variant, answer_variant,
+                                    short=short_prompt)
         return self.forward_tokens(self.preprocess_frames(frames), tokens, with_lm_loss)

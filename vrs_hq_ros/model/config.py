@@ -162,6 +162,13 @@ class LlavaBackboneConfig:
     # models). A narrow model trained from scratch needs ~hidden**-0.5: with 0.02 its hidden
     # state at the [TAK] read position does not depend on the sentence (docs/TRAINING.md).
     text_initializer_range: Optional[float] = None
+    # Temporal patches (a deviation for the from-scratch toy, Qwen2-VL-style tubelets): each
+    # frame's patch embedding also reads the difference to the next sampled frame, so motion
+    # is visible inside one visual token (a 48 px single-frame tower could not see it).
+    vision_frame_pairs: bool = False
+    # Initialise the random tower's position embeddings with a 2D sine-cosine table (MAE's
+    # recipe) instead of noise, so "left", "right" and "top" are linear in them from the start.
+    vision_sincos_positions: bool = False
 
     def __post_init__(self):
         if self.vision_image_size % self.vision_patch_size != 0:

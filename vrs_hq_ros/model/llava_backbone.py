@@ -34,7 +34,7 @@ def _tiny_llava_config(cfg: LlavaBackboneConfig, tokenizer) -> LlavaConfig:
         image_size=cfg.vision_image_size, patch_size=cfg.vision_patch_size,
         hidden_size=cfg.vision_hidden_size, num_hidden_layers=cfg.vision_layers,
         num_attention_heads=cfg.vision_heads, intermediate_size=cfg.vision_intermediate_size,
-        projection_dim=cfg.vision_hidden_size)
+        projection_dim=cfg.vision_hidden_size, num_channels=6 if cfg.vision_frame_pairs else 3)
     init = {} if cfg.text_initializer_range is None else {
         "initializer_range": cfg.text_initializer_range}
     text = LlamaConfig(
@@ -48,6 +48,36 @@ def _tiny_llava_config(cfg: LlavaBackboneConfig, tokenizer) -> LlavaConfig:
                        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
                        image_seq_length=cfg.tokens_per_image,
                        vision_feature_select_strategy="default", vision_feature_layer=-2)
+
+
+def with_frame_differences(pixels: torch.Tensor) -> torch.Tensor:
+    """[T', 3, s, s] -> [T', 6, s, s]: each frame and its difference to the next one.
+
+    The last frame takes the difference to the one before it (a single frame: zeros), so
+    every token sees how much, not which way, its content moves.
+    """
+    if pixels.shape[0] < 2:
+        return torch.cat([pixels, torch.zeros_like(pixels)], dim=1)
+    diffs = pixels[1:] - pixels[:-1]
+    return torch.cat([pixels, torch.cat([diffs, diffs[-1:]])], dim=1)
+
+
+def _sincos_positions(embedding: torch.nn.Embedding, grid: int) -> None:
+    """Write a 2D sine-cosine table into CLIP's position embeddings (row 0: the CLS token)."""
+    dim = embedding.weight.shape[1]
+    quarter = dim // 4
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32),
+                            torch.arange(grid, dtype=torch.float32), indexing="ij")
+    omega = 1.0 / 100.0 ** (torch.arange(quarter, dtype=torch.float32) / max(quarter, 1))
+
+    def encode(values: torch.Tensor) -> torch.Tensor:
+        angles = values.flatten()[:, None] / grid * torch.pi * omega[None]
+        return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+    table = torch.cat([encode(xs), encode(ys)], dim=1)
+    with torch.no_grad():
+        embedding.weight.zero_()
+        embedding.weight[1:, :table.shape[1]] = table
 
 
 class LlavaBackbone(ReasoningBackbone):
@@ -72,6 +102,9 @@ class LlavaBackbone(ReasoningBackbone):
         if cfg.pretrained_dir is None:
             tokenizer = tokenizer if tokenizer is not None else build_byte_tokenizer()
             llava = LlavaForConditionalGeneration(_tiny_llava_config(cfg, tokenizer))
+            if cfg.vision_sincos_positions:
+                _sincos_positions(llava.model.vision_tower.embeddings.position_embedding,
+                                  cfg.vision_image_size // cfg.vision_patch_size)
         else:
             path = Path(cfg.pretrained_dir)
             if not path.is_dir():
@@ -111,7 +144,11 @@ class LlavaBackbone(ReasoningBackbone):
         return self._tokens_per_image
 
     def preprocess_frames(self, frames: list[np.ndarray]) -> torch.Tensor:
-        """Bicubic resize to the tower's square input, /255, CLIP mean/std -> [T', 3, s, s]."""
+        """Bicubic resize to the tower's square input, /255, CLIP mean/std -> [T', 3, s, s].
+
+        With ``vision_frame_pairs`` each frame also carries its difference to the next
+        sampled frame: [T', 6, s, s].
+        """
         if not frames:
             raise BackboneError("no frames given")
         size = self._image_size
@@ -123,7 +160,8 @@ class LlavaBackbone(ReasoningBackbone):
         pixels = torch.stack(batch).float() / 255.0
         mean = torch.tensor(self.cfg.image_mean)[None, :, None, None]
         std = torch.tensor(self.cfg.image_std)[None, :, None, None]
-        return (pixels - mean) / std
+        pixels = (pixels - mean) / std
+        return with_frame_differences(pixels) if self.cfg.vision_frame_pairs else pixels
 
     def forward_tokens(self, pixel_values: torch.Tensor, tokens: PromptTokens,
                        with_lm_loss: bool = False) -> BackboneOutput:

@@ -125,12 +125,19 @@ def num_question_variants(sentence: str) -> int:
 
 def build_conversation(num_frames: int, sentence: str, question_variant: int = 0,
                        answer_variant: int = 0, lowercase: bool = True,
-                       collapse_whitespace: bool = True) -> Conversation:
+                       collapse_whitespace: bool = True, short: bool = False) -> Conversation:
     """Render the llava_v1 conversation for ``num_frames`` frames and a referring sentence.
 
     Variant 0 of question and answer is the official inference text; training draws
     ``question_variant`` from ``range(num_question_variants(sentence))`` and ``answer_variant``
     from ``range(NUM_ANSWER_VARIANTS)``. A sentence ending in "?" uses the query templates.
+
+    ``short`` renders the bare form ``USER: (0)<image>, ... {sentence} ASSISTANT: (0) [SEG],
+    ... [TAK]</s>`` (no system prompt, no template words; the variants are ignored). It is a
+    curriculum aid for LLMs trained from scratch, never used at inference (a deviation):
+    a from-scratch LLM does not learn to carry the sentence ~40 template tokens forward to
+    the [TAK] read position, but learns it in the bare form and keeps it in the full one
+    (docs/TRAINING.md).
     """
     if num_frames < 1:
         raise PromptError(f"need at least one frame, got {num_frames}")
@@ -146,9 +153,13 @@ def build_conversation(num_frames: int, sentence: str, question_variant: int = 0
     if not 0 <= answer_variant < NUM_ANSWER_VARIANTS:
         raise PromptError(f"answer_variant {answer_variant} not in [0, {NUM_ANSWER_VARIANTS})")
     frames = ", ".join(f"({i}){IMAGE_TOKEN}" for i in range(num_frames))
+    segs = ", ".join(f"({i}) {SEG_TOKEN}" for i in range(num_frames))
+    if short:
+        question, answer = f"{frames} {sentence}", f"{segs} {TAK_TOKEN}"
+        text = f"{ROLES[0]}: {question}" + SEP + f"{ROLES[1]}: {answer}" + SEP2
+        return Conversation(text=text, question=question, answer=answer, num_frames=num_frames)
     question = templates[question_variant].format(frames=frames, sentence=sentence)
-    answer = ANSWER_VARIANTS[answer_variant].format(
-        segs=", ".join(f"({i}) {SEG_TOKEN}" for i in range(num_frames)))
+    answer = ANSWER_VARIANTS[answer_variant].format(segs=segs)
     text = (SYSTEM_PROMPT + SEP + f"{ROLES[0]}: {question}" + SEP
             + f"{ROLES[1]}: {answer}" + SEP2)
     return Conversation(text=text, question=question, answer=answer, num_frames=num_frames)

@@ -111,14 +111,16 @@ class VRSHQ(nn.Module):
 
     def embed_tokens(self, frames: list[np.ndarray], sentence: str,
                      with_lm_loss: bool = False, question_variant: int = 0,
-                     answer_variant: int = 0) -> tuple[torch.Tensor, torch.Tensor,
-                                                       BackboneOutput]:
+                     answer_variant: int = 0, short_prompt: bool = False
+                     ) -> tuple[torch.Tensor, torch.Tensor, BackboneOutput]:
         """MLLM + projection: frames (T') + sentence -> seg [T', 256], tak [256] (float32).
 
-        The prompt variants (official training templates) default to the inference text.
+        The prompt variants (official training templates) default to the inference text;
+        ``short_prompt`` is the bare curriculum form (training only).
         """
         out = self.backbone(frames, sentence, with_lm_loss=with_lm_loss,
-                            question_variant=question_variant, answer_variant=answer_variant)
+                            question_variant=question_variant, answer_variant=answer_variant,
+                            short_prompt=short_prompt)
         proj_dtype = self.projection.mlp[0].weight.dtype
         seg = self.projection(out.seg_hidden.to(proj_dtype)).float()
         tak = self.projection(out.tak_hidden.to(proj_dtype)).float()

@@ -3,20 +3,24 @@
 Nothing here is pretrained, and the paper's loss alone leaves a from-scratch model at a local
 minimum that segments every shape and ignores the prompt. These stages fix that:
 
-1. ``segment``: SAM2 alone. Its decoder is prompted with the target's *look token*
-   (``LookPrompts``) on every sampled frame and the keyframe's mask is propagated through
-   SAM2's memory to its neighbours. The decoder must select one of several objects, some
-   sharing a colour or a shape (hard negatives), so it becomes prompt-sensitive.
-1b. ``track`` (after ``joint`` in the shipped recipe): SAM2's memory path. Every object of a
-   scene is tracked through a few consecutive frames from a keyframe conditioned either on its
-   look token (the training path) or on its mask (the inference path, ``add_new_mask``); pixel
-   contrast across the objects' tracked masks stops the memory from tracking "every shape".
-   ``reset_memory_path`` re-initialises the memory first: after the earlier stages its
-   attention had saturated on the object-pointer tokens and no longer learnt.
+1. ``segment``: SAM2 alone. Its decoder is prompted with each object's *look token*
+   (``LookPrompts``): several scenes per step, memory-less (``segment_batch_losses``), or one
+   scene whose keyframe is also propagated through SAM2's memory (``segment_step_losses``).
+   The decoder must select one of several objects, some sharing a colour or a shape (hard
+   negatives), so it becomes prompt-sensitive.
+1b. ``track``: SAM2's memory path. Every object of a scene is tracked through a few
+   consecutive frames from a keyframe conditioned on its look token (the training path) or
+   on its mask (the inference path, ``add_new_mask``); pixel contrast across the objects'
+   tracked masks stops the memory from tracking "every shape". ``reset_memory_path``
+   re-initialises the memory first (a memory attention trained earlier had saturated and no
+   longer learnt); ``segment_weight`` mixes look-prompted decoding in so that the decoder,
+   trained here on prompt-less frames, keeps following its prompt.
 2. ``words`` (optional): the MLLM learns to turn a referring sentence into the target's look
    token (distillation + token contrast only, two frames, no SAM2): a from-scratch LLM needs
    thousands of steps before its [TAK] state follows the words, and these steps are ~5x
-   cheaper than ``language`` ones.
+   cheaper than ``language`` ones. ``short_prompt_share`` shows some steps the bare prompt
+   (no system prompt or template words), from which a from-scratch LLM learns to carry the
+   sentence to the [TAK] read position; through the ~40 template tokens it does not.
 3. ``language``: the MLLM learns to produce TAK' (paper loss) plus a distillation term that
    pulls TAK' towards the target's look token, which the decoder already understands.
    Reasoning sentences teach it to find the target from motion, time and comparisons.
@@ -190,17 +194,71 @@ def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: 
                       presence, zero, contrast, look_map)
 
 
+def segment_batch_losses(model: VRSHQ, looks: LookPrompts, scenes: list[Scene],
+                         rng: np.random.Generator, frames_per_scene: int = 2,
+                         contrast_weight: float = 0.0, look_maps: LookMaps | None = None,
+                         look_map_weight: float = 0.0) -> StepLosses:
+    """Stage 1 over several scenes per step: every object decoded on a few frames of each.
+
+    Memory-less decodes only (what TKS decodes); the frames of all scenes are encoded and
+    decoded in one batch, which this CPU runs several times faster per frame than one scene
+    at a time. Pixel contrast is taken within each frame, dense look supervision per scene.
+    """
+    size, device = model.image_size, model.device
+    picks = [(scene, sorted(int(i) for i in rng.choice(
+        len(scene.frames), min(frames_per_scene, len(scene.frames)), replace=False)))
+        for scene in scenes]
+    features = model.encode_frames([scene.frames[i] for scene, idx in picks for i in idx])
+    feats, tokens, gts, groups, cursor = [], [], [], [], 0
+    for scene, idx in picks:
+        scene_tokens = [looks(o) for o in scene.objects]
+        for i in idx:
+            groups.append((len(feats), len(scene.objects)))
+            feats += [features[cursor]] * len(scene.objects)
+            tokens += scene_tokens
+            gts.append(_gt(np.stack([scene.mask(k)[i] for k in range(len(scene.objects))]),
+                           size, device))
+            cursor += 1
+    gt = torch.cat(gts)
+    decoded = decode_with_token(model.sam2, feats, torch.stack(tokens),
+                                gate_by_object_score=False)
+    candidates = _mask_terms(decoded.mask_logits, gt)
+    presence = F.binary_cross_entropy_with_logits(decoded.object_logits,
+                                                  (gt.flatten(1).sum(1) > 0).float())
+    zero = candidates.new_zeros(())
+    contrast = zero
+    if contrast_weight > 0:
+        contrast = contrast_weight * torch.stack([
+            pixel_contrast(decoded.mask_logits[a:a + k][None], gt[a:a + k][None])
+            for a, k in groups]).mean()
+    look_map = zero
+    if look_maps is not None and look_map_weight > 0:
+        terms, cursor = [], 0
+        for scene, idx in picks:
+            terms.append(look_maps.loss(features[cursor:cursor + len(idx)], scene, idx))
+            cursor += len(idx)
+        look_map = look_map_weight * torch.stack(terms).mean()
+    return StepLosses(candidates + presence + contrast + look_map, zero, zero, candidates,
+                      presence, zero, contrast, look_map)
+
+
 def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
                          expression: SceneExpression, rng: np.random.Generator,
                          frames_per_sample: int, distill_weight: float,
-                         contrast_weight: float = 0.0) -> StepLosses:
-    """Stages 2-3: the MLLM reads T' frames + the sentence; TAK' prompts SAM2 (paper path)."""
+                         contrast_weight: float = 0.0, short_prompt: bool = False
+                         ) -> StepLosses:
+    """Stages 2-3: the MLLM reads T' frames + the sentence; TAK' prompts SAM2 (paper path).
+
+    ``short_prompt``: the bare curriculum prompt (``prompt.build_conversation``) instead of
+    the official template.
+    """
     indices = sorted(segment_indices(len(scene.frames), frames_per_sample, rng))
     frames = [scene.frames[i] for i in indices]
     question = int(rng.integers(num_question_variants(expression.sentence)))
     answer = int(rng.integers(NUM_ANSWER_VARIANTS))  # official: templates drawn per sample
     seg, tak, out = model.embed_tokens(frames, expression.sentence, with_lm_loss=True,
-                                       question_variant=question, answer_variant=answer)
+                                       question_variant=question, answer_variant=answer,
+                                       short_prompt=short_prompt)
     tda = model.fuse(seg, tak)
     key = int(torch.argmax(tda.weights.detach()))  # official training keyframe
     mask, candidates, presence = sam2_prompted_losses(model, scene, expression.target, indices,
@@ -220,7 +278,8 @@ def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
 def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
                       expression: SceneExpression, rng: np.random.Generator,
                       distill_weight: float, contrast_weight: float,
-                      frames_per_sample: int = WORDS_FRAMES) -> StepLosses:
+                      frames_per_sample: int = WORDS_FRAMES,
+                      short_prompt: bool = False) -> StepLosses:
     """Stage ``words``: TAK' of a sentence pulled to (and contrasted by) look tokens.
 
     No SAM2: the MLLM alone learns which object the sentence means, from ``frames_per_sample``
@@ -230,7 +289,8 @@ def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
     question = int(rng.integers(num_question_variants(expression.sentence)))
     answer = int(rng.integers(NUM_ANSWER_VARIANTS))
     seg, tak, _ = model.embed_tokens([scene.frames[i] for i in indices], expression.sentence,
-                                     question_variant=question, answer_variant=answer)
+                                     question_variant=question, answer_variant=answer,
+                                     short_prompt=short_prompt)
     token = model.fuse(seg, tak).tak_fused
     every_look = torch.stack([looks(o) for o in scene.objects]).detach()
     teacher = every_look[expression.target]

@@ -42,7 +42,16 @@ class StageConfig:
     keeps them fixed so that the MLLM's TAK', already pulled towards them, still fits.
     ``look_map_weight`` (``segment``): weight of the dense look supervision of SAM2's image
     features (``LookMaps``; the encoder otherwise learnt colour but not shape,
-    docs/TRAINING.md).
+    docs/TRAINING.md). ``short_prompt_share`` (``words``, ``language``): share of steps on
+    the bare prompt (``prompt.build_conversation(short=True)``, no system prompt or template
+    words): a from-scratch LLM does not learn to carry the sentence through the ~40
+    template tokens to the [TAK] read position, but learns it in the bare form first and keeps
+    it in the official one (docs/TRAINING.md). ``scenes_per_step`` (``segment``): with more
+    than one, each step decodes every object on two frames of each of that many scenes, in
+    one batch and without propagation (``segment_batch_losses``). ``segment_weight``
+    (``track``): adds that weight of look-prompted, memory-less decoding of every object on two
+    of the scene's frames; a mask-conditioned ``track`` stage without it trained the decoder
+    on prompt-less frames only and it stopped following its prompt (docs/TRAINING.md).
     """
 
     name: str
@@ -58,6 +67,9 @@ class StageConfig:
     keyframe_mask_share: float = 0.5
     train_looks: bool = True
     look_map_weight: float = 0.0
+    short_prompt_share: float = 0.0
+    scenes_per_step: int = 1
+    segment_weight: float = 0.0
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -82,7 +94,17 @@ class StageConfig:
                                  "look_map_weight must be >= 0")
         if self.look_map_weight > 0 and self.name != "segment":
             raise RunConfigError(f"stage {self.name}: look_map_weight applies to segment only")
-        for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share"):
+        if self.scenes_per_step < 1 or (self.scenes_per_step > 1 and self.name != "segment"):
+            raise RunConfigError(f"stage {self.name}: scenes_per_step must be >= 1, and above "
+                                 "1 only for segment")
+        if self.segment_weight < 0 or (self.segment_weight > 0 and self.name != "track"):
+            raise RunConfigError(f"stage {self.name}: segment_weight must be >= 0, and above 0 "
+                                 "only for track")
+        if self.short_prompt_share > 0 and self.name not in ("words", "language"):
+            raise RunConfigError(f"stage {self.name}: short_prompt_share applies to words and "
+                                 "language only")
+        for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
+                      "short_prompt_share"):
             if not 0 <= getattr(self, share) <= 1:
                 raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
         if not 0 < self.final_lr_fraction <= 1:
@@ -118,6 +140,10 @@ class ModelSizes:
     text_heads: int = 4
     text_intermediate_size: int = 256
     vocab_size: int = 1024
+    # LlavaBackboneConfig: temporal patches (frame + difference to the next sampled frame) and
+    # a sine-cosine initialisation of the tower's position embeddings (deviations, toy only)
+    vision_frame_pairs: bool = False
+    vision_sincos_positions: bool = False
     # False: SAM2's memory attention reads only spatial memories (SAM2Config)
     sam2_object_pointers: bool = True
 
@@ -134,7 +160,9 @@ class ModelSizes:
             vision_heads=2, vision_intermediate_size=2 * self.vision_hidden_size,
             text_hidden_size=self.text_hidden_size, text_layers=self.text_layers,
             text_heads=self.text_heads, text_intermediate_size=self.text_intermediate_size,
-            text_initializer_range=self.text_hidden_size ** -0.5)
+            text_initializer_range=self.text_hidden_size ** -0.5,
+            vision_frame_pairs=self.vision_frame_pairs,
+            vision_sincos_positions=self.vision_sincos_positions)
         return config
 
 

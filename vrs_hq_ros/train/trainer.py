@@ -30,13 +30,14 @@ from vrs_hq_ros.train.curriculum import (
     WORDS_FRAMES,
     language_step_losses,
     reset_memory_path,
+    segment_batch_losses,
     segment_step_losses,
     track_step_losses,
     words_step_losses,
 )
 from vrs_hq_ros.train.look_maps import LookMaps
 from vrs_hq_ros.train.look_prompts import LookPrompts
-from vrs_hq_ros.train.run_config import TRAIN_SEEDS, RunConfig, StageConfig
+from vrs_hq_ros.train.run_config import TRAIN_SEEDS, VAL_SEEDS, RunConfig, StageConfig
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
 from vrs_hq_ros.train.synthetic_expressions import REASONING, SceneExpression, scene_expressions
 from vrs_hq_ros.train.synthetic_scenes import Scene, make_scene
@@ -119,7 +120,23 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     return [p for part in parts for p in part.parameters()]
 
 
+def _segment_batch(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
+    """``segment`` with ``scenes_per_step`` scenes (their seeds stay in the training range)."""
+    count = stage.scenes_per_step
+    scenes, rng = [], None
+    for j in range(count):
+        scene, scene_rng = draw_scene(config, TRAIN_SEEDS + (seed * count + j) % VAL_SEEDS)
+        scenes.append(scene)
+        rng = rng or scene_rng
+    return segment_batch_losses(run.model, run.looks, scenes, rng, 2, stage.contrast_weight,
+                                run.look_maps, stage.look_map_weight)
+
+
 def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
+    if stage.name == "segment" and stage.scenes_per_step > 1:
+        return _segment_batch(run, config, stage, seed)
+    short = stage.short_prompt_share > 0 and \
+        np.random.default_rng(seed + 13).random() < stage.short_prompt_share
     for attempt in range(MAX_REDRAWS):
         scene, rng = draw_scene(config, seed + attempt)
         sampled = int(rng.integers(config.data.sampled_min, config.data.sampled_max + 1))
@@ -132,8 +149,14 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         raise RuntimeError(f"no training scene with a sentence in seeds {seed}.."
                            f"{seed + MAX_REDRAWS - 1}: check the data config")
     if stage.name == "track":
-        return track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
-                                 stage.keyframe_mask_share)
+        losses = track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
+                                   stage.keyframe_mask_share)
+        if stage.segment_weight > 0:  # keep the decoder following its prompt
+            prompted = segment_batch_losses(run.model, run.looks, [scene], rng, 2,
+                                            stage.contrast_weight)
+            losses.total = losses.total + stage.segment_weight * prompted.total
+            losses.candidates = stage.segment_weight * prompted.candidates
+        return losses
     if stage.name == "segment" or not expressions:
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
@@ -152,11 +175,11 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
             reads_window = rng.random() < stage.referring_window_share  # as inference reads
         frames = sampled if reads_window else WORDS_FRAMES
         return words_step_losses(run.model, run.looks, scene, expression, rng,
-                                 stage.distill_weight, stage.contrast_weight, frames)
+                                 stage.distill_weight, stage.contrast_weight, frames, short)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
     looks = run.looks if stage.name == "language" else None
     return language_step_losses(run.model, looks, scene, expression, rng, sampled,
-                                stage.distill_weight, stage.contrast_weight)
+                                stage.distill_weight, stage.contrast_weight, short)
 
 
 def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = logger.info,
