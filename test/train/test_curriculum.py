@@ -227,3 +227,62 @@ def test_a_track_stage_with_segment_weight_also_trains_prompted_decoding(tiny_ru
     assert with_prompts.total > without.total and with_prompts.mask == without.mask
     with pytest.raises(RunConfigError, match="segment_weight"):
         StageConfig("words", 1, 1e-3, segment_weight=1.0)
+
+
+def test_partial_look_tokens_sum_the_named_attributes_and_are_decoded_too(tiny_run_config):
+    import numpy as np
+
+    from vrs_hq_ros.train.curriculum import segment_batch_losses
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    scene = make_scene(2, num_frames=6, size=64, num_objects=3)
+    obj = scene.objects[0]
+    torch.testing.assert_close(
+        looks(obj, ("colour", "shape")),
+        looks.tables["colour"].weight[looks.vocab["colour"].index(obj.colour)]
+        + looks.tables["shape"].weight[looks.vocab["shape"].index(obj.shape)])
+    torch.testing.assert_close(looks(obj), looks(obj, ("colour", "shape", "size", "texture")))
+
+    calls = []
+    decode = model.sam2.sam_mask_decoder.forward
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["sparse_prompt_embeddings"].shape[0])
+        return decode(*args, **kwargs)
+
+    model.sam2.sam_mask_decoder.forward = counting
+    model.train()
+    segment_batch_losses(model, looks, [scene], np.random.default_rng(0), 2, 1.0)
+    segment_batch_losses(model, looks, [scene], np.random.default_rng(0), 2, 1.0,
+                         partial_look_share=1.0)
+    assert calls[0] == 2 * 3 and 2 * 3 < calls[1] <= 2 * 3 * 2  # one more per nameable object
+
+
+def test_a_referring_words_step_is_taught_the_token_of_what_it_names(tiny_run_config):
+    import dataclasses
+
+    import numpy as np
+
+    from vrs_hq_ros.train.curriculum import words_step_losses
+    from vrs_hq_ros.train.synthetic_expressions import scene_expressions
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    scene = make_scene(2, num_frames=6, size=64, num_objects=3)
+    e = next(x for x in scene_expressions(scene, np.random.default_rng(2)) if x.named)
+    seen = []
+    original = looks.forward
+
+    def recording(obj, attributes=()):
+        seen.append(attributes)
+        return original(obj, attributes)
+
+    looks.forward = recording
+    words_step_losses(model, looks, scene, e, np.random.default_rng(0), 1.0, 1.0)
+    words_step_losses(model, looks, scene, dataclasses.replace(e, named=()),
+                      np.random.default_rng(0), 1.0, 1.0)
+    count = len(scene.objects)
+    assert seen == [e.named] * count + [()] * count

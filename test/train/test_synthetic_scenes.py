@@ -77,3 +77,15 @@ def test_the_stopping_rule_points_at_the_object_that_stops():
     scene = make_scene(21, 30, 96, num_objects=3, motions=("moving", "stops", "moving"))
     rules = {e.rule: e.target for e in scene_expressions(scene, np.random.default_rng(0))}
     assert rules["stops"] == 1
+
+
+def test_a_referring_sentence_records_the_attributes_its_words_name():
+    for seed in range(40):
+        scene = make_scene(seed, 4, 64)
+        for e in scene_expressions(scene, np.random.default_rng(seed)):
+            if e.type_id != REFERRING:
+                assert e.named == ()
+                continue
+            target = scene.objects[e.target]
+            named_words = {getattr(target, name) for name in e.named}
+            assert named_words == set(e.sentence.split()) - {"the", "object", "one"}, e

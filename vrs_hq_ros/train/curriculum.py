@@ -61,7 +61,7 @@ from vrs_hq_ros.model.vrshq import VRSHQ
 from vrs_hq_ros.train.datasets import segment_indices
 from vrs_hq_ros.train.look_maps import LookMaps
 from vrs_hq_ros.train.look_prompts import LookPrompts
-from vrs_hq_ros.train.synthetic_expressions import SceneExpression
+from vrs_hq_ros.train.synthetic_expressions import LOOK_FIELDS, SceneExpression, naming_options
 from vrs_hq_ros.train.synthetic_scenes import Scene
 
 STAGES = ("segment", "track", "words", "language", "joint")
@@ -197,12 +197,16 @@ def segment_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, target: 
 def segment_batch_losses(model: VRSHQ, looks: LookPrompts, scenes: list[Scene],
                          rng: np.random.Generator, frames_per_scene: int = 2,
                          contrast_weight: float = 0.0, look_maps: LookMaps | None = None,
-                         look_map_weight: float = 0.0) -> StepLosses:
+                         look_map_weight: float = 0.0, partial_look_share: float = 0.0
+                         ) -> StepLosses:
     """Stage 1 over several scenes per step: every object decoded on a few frames of each.
 
     Memory-less decodes only (what TKS decodes); the frames of all scenes are encoded and
     decoded in one batch, which this CPU runs several times faster per frame than one scene
     at a time. Pixel contrast is taken within each frame, dense look supervision per scene.
+    With ``partial_look_share`` that share of objects is also decoded from the token of an
+    attribute subset that singles it out in its scene (what a referring sentence names:
+    "the red one"), so the decoder follows the MLLM's token for such sentences too.
     """
     size, device = model.image_size, model.device
     picks = [(scene, sorted(int(i) for i in rng.choice(
@@ -210,6 +214,7 @@ def segment_batch_losses(model: VRSHQ, looks: LookPrompts, scenes: list[Scene],
         for scene in scenes]
     features = model.encode_frames([scene.frames[i] for scene, idx in picks for i in idx])
     feats, tokens, gts, groups, cursor = [], [], [], [], 0
+    partial: list[tuple[int, torch.Tensor, np.ndarray]] = []  # (feature, token, mask)
     for scene, idx in picks:
         scene_tokens = [looks(o) for o in scene.objects]
         for i in idx:
@@ -218,7 +223,17 @@ def segment_batch_losses(model: VRSHQ, looks: LookPrompts, scenes: list[Scene],
             tokens += scene_tokens
             gts.append(_gt(np.stack([scene.mask(k)[i] for k in range(len(scene.objects))]),
                            size, device))
+            for k, obj in enumerate(scene.objects):
+                subsets = [f for f in naming_options(scene, k) if len(f) < len(LOOK_FIELDS)]
+                if subsets and rng.random() < partial_look_share:
+                    named = subsets[int(rng.integers(len(subsets)))]
+                    partial.append((cursor, looks(obj, tuple(LOOK_FIELDS[f] for f in named)),
+                                    scene.mask(k)[i]))
             cursor += 1
+    for frame, token, mask in partial:  # after the full-look groups the contrast reads
+        feats.append(features[frame])
+        tokens.append(token)
+        gts.append(_gt(mask[None], size, device))
     gt = torch.cat(gts)
     decoded = decode_with_token(model.sam2, feats, torch.stack(tokens),
                                 gate_by_object_score=False)
@@ -266,10 +281,10 @@ def language_step_losses(model: VRSHQ, looks: LookPrompts | None, scene: Scene,
     ce = out.lm_loss.float()
     distill, contrast = mask.new_zeros(()), mask.new_zeros(())
     if looks is not None and distill_weight > 0:
-        teacher = looks(scene.objects[expression.target]).detach()
+        teacher = looks(scene.objects[expression.target], expression.named).detach()
         distill = distill_weight * (tda.tak_fused - teacher).pow(2).sum() / teacher.pow(2).sum()
     if looks is not None and contrast_weight > 0:
-        every_look = torch.stack([looks(o) for o in scene.objects]).detach()
+        every_look = torch.stack([looks(o, expression.named) for o in scene.objects]).detach()
         contrast = contrast_weight * token_contrast(tda.tak_fused, every_look, expression.target)
     return StepLosses(ce + mask + candidates + presence + distill + contrast, ce, mask,
                       candidates, presence, distill, contrast)
@@ -292,7 +307,8 @@ def words_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene,
                                      question_variant=question, answer_variant=answer,
                                      short_prompt=short_prompt)
     token = model.fuse(seg, tak).tak_fused
-    every_look = torch.stack([looks(o) for o in scene.objects]).detach()
+    # the teacher sums the attributes the sentence names (all of them for reasoning ones)
+    every_look = torch.stack([looks(o, expression.named) for o in scene.objects]).detach()
     teacher = every_look[expression.target]
     distill = distill_weight * (token - teacher).pow(2).sum() / teacher.pow(2).sum()
     contrast = contrast_weight * token_contrast(token, every_look, expression.target)

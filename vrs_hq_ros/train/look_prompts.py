@@ -27,10 +27,17 @@ class LookPrompts(nn.Module):
         for table in self.tables.values():
             nn.init.normal_(table.weight, std=0.5)
 
-    def forward(self, obj: SceneObject) -> torch.Tensor:
-        """Return the token [dim] of ``obj``'s look."""
+    def forward(self, obj: SceneObject, attributes: tuple[str, ...] = ()) -> torch.Tensor:
+        """Return the token [dim] of ``obj``'s look, or of the ``attributes`` named only.
+
+        A referring sentence names some attributes ("the red one"); its teacher token sums
+        just those, which the words alone determine (the decoder learns such partial tokens
+        too, ``segment`` with ``partial_look_share``).
+        """
         attrs = {"colour": obj.colour, "shape": obj.shape, "size": obj.size,
                  "texture": obj.texture}
         device = self.tables["colour"].weight.device
-        return sum(self.tables[name](torch.tensor(self.vocab[name].index(value), device=device))
-                   for name, value in attrs.items())
+        names = attributes or tuple(attrs)
+        return sum(self.tables[name](torch.tensor(self.vocab[name].index(attrs[name]),
+                                                  device=device))
+                   for name in names)

@@ -52,6 +52,9 @@ class StageConfig:
     (``track``): adds that weight of look-prompted, memory-less decoding of every object on two
     of the scene's frames; a mask-conditioned ``track`` stage without it trained the decoder
     on prompt-less frames only and it stopped following its prompt (docs/TRAINING.md).
+    ``partial_look_share`` (batched ``segment``, and ``track`` with ``segment_weight``): share
+    of objects also decoded from the look token of the attributes a referring sentence
+    would name (``segment_batch_losses``); the MLLM is taught those partial tokens.
     """
 
     name: str
@@ -70,6 +73,7 @@ class StageConfig:
     short_prompt_share: float = 0.0
     scenes_per_step: int = 1
     segment_weight: float = 0.0
+    partial_look_share: float = 0.0
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -104,7 +108,7 @@ class StageConfig:
             raise RunConfigError(f"stage {self.name}: short_prompt_share applies to words and "
                                  "language only")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
-                      "short_prompt_share"):
+                      "short_prompt_share", "partial_look_share"):
             if not 0 <= getattr(self, share) <= 1:
                 raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
         if not 0 < self.final_lr_fraction <= 1:

@@ -20,25 +20,41 @@ from vrs_hq_ros.train.synthetic_scenes import Scene
 REFERRING, REASONING = 0, 1
 
 
+LOOK_FIELDS = ("colour", "shape", "size", "texture")  # the order of ``SceneObject.look``
+NAMING_FIELDS = ((0,), (1,), (0, 1), (0, 1, 2), (0, 1, 3), (0, 1, 2, 3))
+
+
 @dataclass(frozen=True)
 class SceneExpression:
-    """A lowercased sentence, the index of its target object, its ReVOS type and its rule."""
+    """A lowercased sentence, the index of its target object, its ReVOS type and its rule.
+
+    ``named``: the look attributes a referring sentence names (``LOOK_FIELDS`` names); empty
+    for reasoning sentences, whose words name none.
+    """
 
     sentence: str
     target: int
     type_id: int
     rule: str
+    named: tuple[str, ...] = ()
 
 
-def _referring(scene: Scene, index: int, rng: np.random.Generator) -> str:
-    """Shortest unique description by look, words in the order size, texture, colour, shape."""
+def naming_options(scene: Scene, index: int) -> list[tuple[int, ...]]:
+    """Attribute subsets (``NAMING_FIELDS``) that single object ``index`` out in its scene."""
     looks = [o.look for o in scene.objects]
-    colour, shape, size, texture = looks[index]
     others = [look for k, look in enumerate(looks) if k != index]
-    options = []
-    for fields in ((0,), (1,), (0, 1), (0, 1, 2), (0, 1, 3), (0, 1, 2, 3)):
-        if all(any(o[f] != looks[index][f] for f in fields) for o in others):
-            options.append(fields)
+    return [fields for fields in NAMING_FIELDS
+            if all(any(o[f] != looks[index][f] for f in fields) for o in others)]
+
+
+def _referring(scene: Scene, index: int, rng: np.random.Generator
+               ) -> tuple[str, tuple[str, ...]]:
+    """Shortest unique description by look, words in the order size, texture, colour, shape.
+
+    Returns the sentence and the attributes it names.
+    """
+    colour, shape, size, texture = scene.objects[index].look
+    options = naming_options(scene, index)
     # prefer "colour shape" as people do; the shortest unique form sometimes
     fields = (0, 1) if (0, 1) in options and rng.random() < 0.6 else options[0]
     words = []
@@ -49,7 +65,7 @@ def _referring(scene: Scene, index: int, rng: np.random.Generator) -> str:
     if 0 in fields:
         words.append(colour)
     words.append(shape if 1 in fields else ("object" if rng.random() < 0.5 else "one"))
-    return "the " + " ".join(words)
+    return "the " + " ".join(words), tuple(LOOK_FIELDS[f] for f in fields)
 
 
 def _unique(values: np.ndarray, margin: float, largest: bool = True) -> int | None:
@@ -130,9 +146,11 @@ PHRASES: dict[str, tuple[str, ...]] = {
 
 def scene_expressions(scene: Scene, rng: np.random.Generator) -> list[SceneExpression]:
     """Every referring sentence (one per object) and every reasoning sentence that applies."""
-    out = [SceneExpression(_referring(scene, k, rng), k, REFERRING, "look")
-           for k in range(len(scene.objects))
-           if scene.visible_fraction(k).max() > 0.3]
+    out = []
+    for k in range(len(scene.objects)):
+        if scene.visible_fraction(k).max() > 0.3:
+            sentence, named = _referring(scene, k, rng)
+            out.append(SceneExpression(sentence, k, REFERRING, "look", named))
     for rule, answer in _rules(scene).items():
         target = answer()
         if target is None or scene.visible_fraction(target).max() <= 0.3:

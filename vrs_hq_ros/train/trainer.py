@@ -129,7 +129,8 @@ def _segment_batch(run: TrainingRun, config: RunConfig, stage: StageConfig, seed
         scenes.append(scene)
         rng = rng or scene_rng
     return segment_batch_losses(run.model, run.looks, scenes, rng, 2, stage.contrast_weight,
-                                run.look_maps, stage.look_map_weight)
+                                run.look_maps, stage.look_map_weight,
+                                stage.partial_look_share)
 
 
 def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
@@ -153,7 +154,8 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
                                    stage.keyframe_mask_share)
         if stage.segment_weight > 0:  # keep the decoder following its prompt
             prompted = segment_batch_losses(run.model, run.looks, [scene], rng, 2,
-                                            stage.contrast_weight)
+                                            stage.contrast_weight,
+                                            partial_look_share=stage.partial_look_share)
             losses.total = losses.total + stage.segment_weight * prompted.total
             losses.candidates = stage.segment_weight * prompted.candidates
         return losses
