@@ -32,6 +32,19 @@ def test_pixel_contrast_ignores_background_and_single_object_scenes():
     assert pixel_contrast(logits[:, :1], gt[:, :1]) == 0
 
 
+def _count_decoded_prompts(model) -> list[int]:
+    """Record the number of prompts of every mask-decoder call (the list fills as it runs)."""
+    calls: list[int] = []
+    decode = model.sam2.sam_mask_decoder.forward
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["sparse_prompt_embeddings"].shape[0])
+        return decode(*args, **kwargs)
+
+    model.sam2.sam_mask_decoder.forward = counting
+    return calls
+
+
 def test_token_contrast_prefers_the_target_look():
     looks = torch.eye(3, 16)
     assert token_contrast(looks[1], looks, target=1) < 0.01
@@ -156,14 +169,7 @@ def test_a_batched_segment_step_decodes_every_object_of_every_scene(tiny_run_con
     model, looks = build_model(tiny_run_config)
     model.train()
     scenes = [make_scene(s, num_frames=6, size=64, num_objects=n) for s, n in ((1, 2), (2, 3))]
-    calls = []
-    decode = model.sam2.sam_mask_decoder.forward
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs["sparse_prompt_embeddings"].shape[0])
-        return decode(*args, **kwargs)
-
-    model.sam2.sam_mask_decoder.forward = counting
+    calls = _count_decoded_prompts(model)
     maps = LookMaps.seeded()
     losses = segment_batch_losses(model, looks, scenes, np.random.default_rng(0), 2, 1.0, maps,
                                   1.0)
@@ -245,14 +251,7 @@ def test_partial_look_tokens_sum_the_named_attributes_and_are_decoded_too(tiny_r
         + looks.tables["shape"].weight[looks.vocab["shape"].index(obj.shape)])
     torch.testing.assert_close(looks(obj), looks(obj, ("colour", "shape", "size", "texture")))
 
-    calls = []
-    decode = model.sam2.sam_mask_decoder.forward
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs["sparse_prompt_embeddings"].shape[0])
-        return decode(*args, **kwargs)
-
-    model.sam2.sam_mask_decoder.forward = counting
+    calls = _count_decoded_prompts(model)
     model.train()
     segment_batch_losses(model, looks, [scene], np.random.default_rng(0), 2, 1.0)
     segment_batch_losses(model, looks, [scene], np.random.default_rng(0), 2, 1.0,
@@ -286,3 +285,50 @@ def test_a_referring_words_step_is_taught_the_token_of_what_it_names(tiny_run_co
                       np.random.default_rng(0), 1.0, 1.0)
     count = len(scene.objects)
     assert seen == [e.named] * count + [()] * count
+
+
+def test_a_joint_stage_with_freeze_memory_keeps_the_memory_path(tiny_run_config):
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _trainable, build_model
+
+    model, looks = build_model(tiny_run_config)
+    run = TrainingRun(model, looks)
+    memory = {id(p) for part in (model.sam2.memory_encoder, model.sam2.memory_attention)
+              for p in part.parameters()}
+    decoder = {id(p) for p in model.sam2.sam_mask_decoder.parameters()}
+    everything = {id(p) for p in _trainable(run, StageConfig("joint", 1, 1e-4))}
+    kept = {id(p) for p in _trainable(run, StageConfig("joint", 1, 1e-4, freeze_memory=True))}
+
+    assert memory <= everything and not memory & kept
+    assert decoder <= kept and kept == everything - memory
+    with pytest.raises(RunConfigError, match="freeze_memory"):
+        StageConfig("track", 1, 1e-4, freeze_memory=True)
+
+
+def test_a_joint_stage_with_track_weight_adds_mask_conditioned_tracking(tiny_run_config):
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    run = TrainingRun(model, looks)
+    torch.manual_seed(0)
+    plain = _step_losses(run, tiny_run_config, StageConfig("joint", 1, 1e-4), 5)
+    torch.manual_seed(0)
+    mixed = _step_losses(run, tiny_run_config,
+                         StageConfig("joint", 1, 1e-4, contrast_weight=1.0, track_weight=1.0), 5)
+
+    assert plain.contrast == 0 and mixed.contrast > 0
+    assert mixed.total > plain.total and torch.isfinite(mixed.total)
+    with pytest.raises(RunConfigError, match="track_weight"):
+        StageConfig("language", 1, 1e-4, track_weight=1.0)
+
+
+@pytest.mark.parametrize("name", ["train_tiny.yaml", "experiments/conv_partial_looks.yaml"])
+def test_the_repositorys_run_configs_parse(name):
+    from pathlib import Path
+
+    from vrs_hq_ros.train.run_config import RunConfig
+
+    config = RunConfig.from_yaml(Path(__file__).parents[2] / "config" / name)
+    assert config.total_steps == sum(stage.steps for stage in config.stages) > 10_000

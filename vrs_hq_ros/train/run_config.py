@@ -55,6 +55,10 @@ class StageConfig:
     ``partial_look_share`` (batched ``segment``, and ``track`` with ``segment_weight``): share
     of objects also decoded from the look token of the attributes a referring sentence
     would name (``segment_batch_losses``); the MLLM is taught those partial tokens.
+    ``freeze_memory`` (``joint``): SAM2's memory encoder and memory attention stay as ``track``
+    left them (the paper's loss propagates from a TAK'-prompted keyframe, inference from a mask).
+    ``track_weight`` (``joint``): adds that weight of ``track`` losses (mask keyframes, pixel
+    contrast by ``contrast_weight``) so that tuning the decoder to TAK' keeps it tracking.
     """
 
     name: str
@@ -74,6 +78,8 @@ class StageConfig:
     scenes_per_step: int = 1
     segment_weight: float = 0.0
     partial_look_share: float = 0.0
+    freeze_memory: bool = False
+    track_weight: float = 0.0
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -107,6 +113,11 @@ class StageConfig:
         if self.short_prompt_share > 0 and self.name not in ("words", "language"):
             raise RunConfigError(f"stage {self.name}: short_prompt_share applies to words and "
                                  "language only")
+        if self.track_weight < 0 or (self.track_weight > 0 and self.name != "joint"):
+            raise RunConfigError(f"stage {self.name}: track_weight must be >= 0, and above 0 "
+                                 "only for joint")
+        if self.freeze_memory and self.name != "joint":
+            raise RunConfigError(f"stage {self.name}: freeze_memory applies to joint only")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
                       "short_prompt_share", "partial_look_share"):
             if not 0 <= getattr(self, share) <= 1:

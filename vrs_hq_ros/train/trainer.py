@@ -117,7 +117,10 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
         parts = [model.backbone, model.projection, model.sam2]
     for part in parts:
         part.requires_grad_(True)
-    return [p for part in parts for p in part.parameters()]
+    if stage.freeze_memory:
+        model.sam2.memory_encoder.requires_grad_(False)
+        model.sam2.memory_attention.requires_grad_(False)
+    return [p for part in parts for p in part.parameters() if p.requires_grad]
 
 
 def _segment_batch(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
@@ -180,8 +183,14 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
                                  stage.distill_weight, stage.contrast_weight, frames, short)
     expression = choose_expression(expressions, rng, config.data.reasoning_share)
     looks = run.looks if stage.name == "language" else None
-    return language_step_losses(run.model, looks, scene, expression, rng, sampled,
-                                stage.distill_weight, stage.contrast_weight, short)
+    losses = language_step_losses(run.model, looks, scene, expression, rng, sampled,
+                                  stage.distill_weight, stage.contrast_weight, short)
+    if stage.track_weight > 0:  # keep mask-conditioned tracking while the decoder meets TAK'
+        tracked = track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
+                                    mask_share=1.0)
+        losses.total = losses.total + stage.track_weight * tracked.total
+        losses.contrast = stage.track_weight * tracked.contrast
+    return losses
 
 
 def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = logger.info,
