@@ -259,6 +259,17 @@ def test_partial_look_tokens_sum_the_named_attributes_and_are_decoded_too(tiny_r
     assert calls[0] == 2 * 3 and 2 * 3 < calls[1] <= 2 * 3 * 2  # one more per nameable object
 
 
+def test_partial_look_share_is_refused_where_no_step_would_read_it():
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+
+    StageConfig("segment", 1, 1e-3, scenes_per_step=2, partial_look_share=0.5)
+    StageConfig("track", 1, 1e-3, segment_weight=1.0, partial_look_share=0.5)
+    with pytest.raises(RunConfigError, match="partial_look_share"):
+        StageConfig("segment", 1, 1e-3, partial_look_share=0.5)  # one scene per step
+    with pytest.raises(RunConfigError, match="partial_look_share"):
+        StageConfig("words", 1, 1e-3, partial_look_share=0.5)
+
+
 def test_a_referring_words_step_is_taught_the_token_of_what_it_names(tiny_run_config):
     import dataclasses
 

@@ -217,16 +217,18 @@ def segment_batch_losses(model: VRSHQ, looks: LookPrompts, scenes: list[Scene],
     partial: list[tuple[int, torch.Tensor, np.ndarray]] = []  # (feature, token, mask)
     for scene, idx in picks:
         scene_tokens = [looks(o) for o in scene.objects]
+        subsets = [[f for f in naming_options(scene, k) if len(f) < len(LOOK_FIELDS)]
+                   for k in range(len(scene.objects))] if partial_look_share > 0 else []
         for i in idx:
             groups.append((len(feats), len(scene.objects)))
             feats += [features[cursor]] * len(scene.objects)
             tokens += scene_tokens
             gts.append(_gt(np.stack([scene.mask(k)[i] for k in range(len(scene.objects))]),
                            size, device))
-            for k, obj in enumerate(scene.objects):
-                subsets = [f for f in naming_options(scene, k) if len(f) < len(LOOK_FIELDS)]
-                if subsets and rng.random() < partial_look_share:
-                    named = subsets[int(rng.integers(len(subsets)))]
+            for k, options in enumerate(subsets):
+                if options and rng.random() < partial_look_share:
+                    named = options[int(rng.integers(len(options)))]
+                    obj = scene.objects[k]
                     partial.append((cursor, looks(obj, tuple(LOOK_FIELDS[f] for f in named)),
                                     scene.mask(k)[i]))
             cursor += 1

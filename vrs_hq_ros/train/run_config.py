@@ -116,6 +116,11 @@ class StageConfig:
         if self.track_weight < 0 or (self.track_weight > 0 and self.name != "joint"):
             raise RunConfigError(f"stage {self.name}: track_weight must be >= 0, and above 0 "
                                  "only for joint")
+        if self.partial_look_share > 0 and not (
+                (self.name == "segment" and self.scenes_per_step > 1)
+                or (self.name == "track" and self.segment_weight > 0)):
+            raise RunConfigError(f"stage {self.name}: partial_look_share applies to segment "
+                                 "with scenes_per_step > 1 and track with segment_weight only")
         if self.freeze_memory and self.name != "joint":
             raise RunConfigError(f"stage {self.name}: freeze_memory applies to joint only")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
