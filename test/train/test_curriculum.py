@@ -264,6 +264,7 @@ def test_partial_look_share_is_refused_where_no_step_would_read_it():
 
     StageConfig("segment", 1, 1e-3, scenes_per_step=2, partial_look_share=0.5)
     StageConfig("track", 1, 1e-3, segment_weight=1.0, partial_look_share=0.5)
+    StageConfig("joint", 1, 1e-3, segment_weight=1.0, partial_look_share=0.5)
     with pytest.raises(RunConfigError, match="partial_look_share"):
         StageConfig("segment", 1, 1e-3, partial_look_share=0.5)  # one scene per step
     with pytest.raises(RunConfigError, match="partial_look_share"):
@@ -298,22 +299,26 @@ def test_a_referring_words_step_is_taught_the_token_of_what_it_names(tiny_run_co
     assert seen == [e.named] * count + [()] * count
 
 
-def test_a_joint_stage_with_freeze_memory_keeps_the_memory_path(tiny_run_config):
+@pytest.mark.parametrize("option, frozen, stages, refused", [
+    ("freeze_memory", ("memory_encoder", "memory_attention"), ("joint",), "track"),
+    ("freeze_decoder", ("sam_mask_decoder", "sam_prompt_encoder"), ("track", "joint"),
+     "segment"),
+])
+def test_a_freeze_option_keeps_its_parts_of_sam2(tiny_run_config, option, frozen, stages,
+                                                 refused):
     from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
     from vrs_hq_ros.train.trainer import TrainingRun, _trainable, build_model
 
     model, looks = build_model(tiny_run_config)
     run = TrainingRun(model, looks)
-    memory = {id(p) for part in (model.sam2.memory_encoder, model.sam2.memory_attention)
-              for p in part.parameters()}
-    decoder = {id(p) for p in model.sam2.sam_mask_decoder.parameters()}
-    everything = {id(p) for p in _trainable(run, StageConfig("joint", 1, 1e-4))}
-    kept = {id(p) for p in _trainable(run, StageConfig("joint", 1, 1e-4, freeze_memory=True))}
-
-    assert memory <= everything and not memory & kept
-    assert decoder <= kept and kept == everything - memory
-    with pytest.raises(RunConfigError, match="freeze_memory"):
-        StageConfig("track", 1, 1e-4, freeze_memory=True)
+    parts = {id(p) for name in frozen for p in getattr(model.sam2, name).parameters()}
+    for stage in stages:
+        everything = {id(p) for p in _trainable(run, StageConfig(stage, 1, 1e-4))}
+        kept = {id(p) for p in _trainable(run, StageConfig(stage, 1, 1e-4, **{option: True}))}
+        assert parts <= everything and not parts & kept
+        assert kept and kept == everything - parts
+    with pytest.raises(RunConfigError, match=option):
+        StageConfig(refused, 1, 1e-4, **{option: True})
 
 
 def test_a_joint_stage_with_track_weight_adds_mask_conditioned_tracking(tiny_run_config):
@@ -333,6 +338,54 @@ def test_a_joint_stage_with_track_weight_adds_mask_conditioned_tracking(tiny_run
     assert mixed.total > plain.total and torch.isfinite(mixed.total)
     with pytest.raises(RunConfigError, match="track_weight"):
         StageConfig("language", 1, 1e-4, track_weight=1.0)
+
+
+def test_a_joint_stage_with_segment_weight_keeps_look_prompted_decoding(tiny_run_config):
+    from vrs_hq_ros.train.run_config import StageConfig
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    run = TrainingRun(model, looks)
+    calls = _count_decoded_prompts(model)
+    torch.manual_seed(0)
+    plain = _step_losses(run, tiny_run_config, StageConfig("joint", 1, 1e-4), 5)
+    plain_prompts = sum(calls)
+    torch.manual_seed(0)
+    mixed = _step_losses(run, tiny_run_config,
+                         StageConfig("joint", 1, 1e-4, segment_weight=1.0,
+                                     partial_look_share=0.5), 5)
+
+    # the look-prompted decoding (every object, two frames) ran on top of the paper's losses
+    assert sum(calls) - plain_prompts > plain_prompts
+    assert mixed.mask == plain.mask and mixed.ce == plain.ce
+    assert mixed.candidates > plain.candidates and mixed.total > plain.total
+
+
+def test_track_frames_sets_how_far_each_object_is_tracked(tiny_run_config):
+    import numpy as np
+
+    from vrs_hq_ros.train.curriculum import track_step_losses
+    from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
+    from vrs_hq_ros.train.synthetic_scenes import make_scene
+    from vrs_hq_ros.train.trainer import build_model
+
+    model, looks = build_model(tiny_run_config)
+    model.train()
+    scene = make_scene(2, num_frames=10, size=64, num_objects=2)
+    encoded = []
+    encode = model.encode_frames
+    model.encode_frames = lambda frames: encoded.append(len(frames)) or encode(frames)
+    for frames in (4, 8):
+        losses = track_step_losses(model, looks, scene, np.random.default_rng(0), 1.0,
+                                   mask_share=1.0, frames=frames)
+        assert torch.isfinite(losses.total)
+    assert encoded == [4, 8]
+    StageConfig("joint", 1, 1e-4, track_weight=1.0, track_frames=8)
+    with pytest.raises(RunConfigError, match="track_frames"):
+        StageConfig("joint", 1, 1e-4, track_frames=8)  # no tracking term to read it
+    with pytest.raises(RunConfigError, match="track_frames"):
+        StageConfig("track", 1, 1e-4, track_frames=1)
 
 
 @pytest.mark.parametrize("name", ["train_tiny.yaml", "experiments/conv_partial_looks.yaml"])

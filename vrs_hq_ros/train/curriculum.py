@@ -65,7 +65,7 @@ from vrs_hq_ros.train.synthetic_expressions import LOOK_FIELDS, SceneExpression,
 from vrs_hq_ros.train.synthetic_scenes import Scene
 
 STAGES = ("segment", "track", "words", "language", "joint")
-TRACK_FRAMES = 4  # consecutive frames per object in the ``track`` stage
+TRACK_FRAMES = 4  # consecutive frames per object in the ``track`` stage (its default)
 WORDS_FRAMES = 2  # T' of the ``words`` stage: the sentence matters there, not the motion
 
 
@@ -327,10 +327,14 @@ def reset_memory_path(sam2: torch.nn.Module) -> None:
 
 
 def track_step_losses(model: VRSHQ, looks: LookPrompts, scene: Scene, rng: np.random.Generator,
-                      contrast_weight: float, mask_share: float = 0.5) -> StepLosses:
-    """Stage ``track``: every object tracked from a token- or mask-conditioned keyframe."""
+                      contrast_weight: float, mask_share: float = 0.5,
+                      frames: int = TRACK_FRAMES) -> StepLosses:
+    """Stage ``track``: every object tracked from a token- or mask-conditioned keyframe.
+
+    Each object is followed over ``frames`` consecutive frames of the scene.
+    """
     size, device = model.image_size, model.device
-    count = min(TRACK_FRAMES, len(scene.frames))
+    count = min(frames, len(scene.frames))
     start = int(rng.integers(0, len(scene.frames) - count + 1))
     indices = list(range(start, start + count))
     features = model.encode_frames([scene.frames[i] for i in indices])

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from vrs_hq_ros.model.config import LlavaBackboneConfig, SAM2Config, VRSHQConfig
-from vrs_hq_ros.train.curriculum import STAGES
+from vrs_hq_ros.train.curriculum import STAGES, TRACK_FRAMES
 
 TRAIN_SEEDS, VAL_SEEDS, TEST_SEEDS = 0, 1_000_000, 2_000_000  # first seed of each split
 
@@ -52,13 +52,19 @@ class StageConfig:
     (``track``): adds that weight of look-prompted, memory-less decoding of every object on two
     of the scene's frames; a mask-conditioned ``track`` stage without it trained the decoder
     on prompt-less frames only and it stopped following its prompt (docs/TRAINING.md).
-    ``partial_look_share`` (batched ``segment``, and ``track`` with ``segment_weight``): share
+    ``partial_look_share`` (batched ``segment``; ``track`` / ``joint`` with
+    ``segment_weight``): share
     of objects also decoded from the look token of the attributes a referring sentence
     would name (``segment_batch_losses``); the MLLM is taught those partial tokens.
     ``freeze_memory`` (``joint``): SAM2's memory encoder and memory attention stay as ``track``
     left them (the paper's loss propagates from a TAK'-prompted keyframe, inference from a mask).
     ``track_weight`` (``joint``): adds that weight of ``track`` losses (mask keyframes, pixel
     contrast by ``contrast_weight``) so that tuning the decoder to TAK' keeps it tracking.
+    ``track_frames`` (``track``, and ``joint`` with ``track_weight``): consecutive frames each
+    object is tracked over; inference tracks whole clips with a full memory bank (7 entries),
+    which 4 frames never fill (tracking J then fell with the distance from the keyframe,
+    docs/TRAINING.md). ``freeze_decoder`` (``track``, ``joint``): SAM2's prompt encoder and mask
+    decoder stay as they are (what they learnt to answer TAK' is kept).
     """
 
     name: str
@@ -80,6 +86,8 @@ class StageConfig:
     partial_look_share: float = 0.0
     freeze_memory: bool = False
     track_weight: float = 0.0
+    track_frames: int = TRACK_FRAMES
+    freeze_decoder: bool = False
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -107,9 +115,10 @@ class StageConfig:
         if self.scenes_per_step < 1 or (self.scenes_per_step > 1 and self.name != "segment"):
             raise RunConfigError(f"stage {self.name}: scenes_per_step must be >= 1, and above "
                                  "1 only for segment")
-        if self.segment_weight < 0 or (self.segment_weight > 0 and self.name != "track"):
+        if self.segment_weight < 0 or (self.segment_weight > 0
+                                       and self.name not in ("track", "joint")):
             raise RunConfigError(f"stage {self.name}: segment_weight must be >= 0, and above 0 "
-                                 "only for track")
+                                 "only for track and joint")
         if self.short_prompt_share > 0 and self.name not in ("words", "language"):
             raise RunConfigError(f"stage {self.name}: short_prompt_share applies to words and "
                                  "language only")
@@ -118,11 +127,19 @@ class StageConfig:
                                  "only for joint")
         if self.partial_look_share > 0 and not (
                 (self.name == "segment" and self.scenes_per_step > 1)
-                or (self.name == "track" and self.segment_weight > 0)):
+                or (self.name in ("track", "joint") and self.segment_weight > 0)):
             raise RunConfigError(f"stage {self.name}: partial_look_share applies to segment "
-                                 "with scenes_per_step > 1 and track with segment_weight only")
+                                 "with scenes_per_step > 1 and track / joint with "
+                                 "segment_weight only")
         if self.freeze_memory and self.name != "joint":
             raise RunConfigError(f"stage {self.name}: freeze_memory applies to joint only")
+        if self.freeze_decoder and self.name not in ("track", "joint"):
+            raise RunConfigError(f"stage {self.name}: freeze_decoder applies to track and "
+                                 "joint only")
+        if self.track_frames < 2 or (self.track_frames != TRACK_FRAMES and not (
+                self.name == "track" or (self.name == "joint" and self.track_weight > 0))):
+            raise RunConfigError(f"stage {self.name}: track_frames must be >= 2, and set only "
+                                 "for track and joint with track_weight")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
                       "short_prompt_share", "partial_look_share"):
             if not 0 <= getattr(self, share) <= 1:

@@ -110,6 +110,9 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     elif stage.name == "track":  # the memory path and the decoder; image features stay
         model.sam2.requires_grad_(True)
         model.sam2.image_encoder.requires_grad_(False)
+        if stage.freeze_decoder:
+            model.sam2.sam_prompt_encoder.requires_grad_(False)
+            model.sam2.sam_mask_decoder.requires_grad_(False)
         return [p for p in model.sam2.parameters() if p.requires_grad]
     elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
@@ -120,6 +123,9 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     if stage.freeze_memory:
         model.sam2.memory_encoder.requires_grad_(False)
         model.sam2.memory_attention.requires_grad_(False)
+    if stage.freeze_decoder:
+        model.sam2.sam_prompt_encoder.requires_grad_(False)
+        model.sam2.sam_mask_decoder.requires_grad_(False)
     return [p for part in parts for p in part.parameters() if p.requires_grad]
 
 
@@ -154,14 +160,8 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
                            f"{seed + MAX_REDRAWS - 1}: check the data config")
     if stage.name == "track":
         losses = track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
-                                   stage.keyframe_mask_share)
-        if stage.segment_weight > 0:  # keep the decoder following its prompt
-            prompted = segment_batch_losses(run.model, run.looks, [scene], rng, 2,
-                                            stage.contrast_weight,
-                                            partial_look_share=stage.partial_look_share)
-            losses.total = losses.total + stage.segment_weight * prompted.total
-            losses.candidates = stage.segment_weight * prompted.candidates
-        return losses
+                                   stage.keyframe_mask_share, stage.track_frames)
+        return _with_prompted_decoding(losses, run, stage, scene, rng)
     if stage.name == "segment" or not expressions:
         target = int(rng.integers(len(scene.objects)))
         # fewer frames: every object is decoded on each (see segment_step_losses)
@@ -187,9 +187,22 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
                                   stage.distill_weight, stage.contrast_weight, short)
     if stage.track_weight > 0:  # keep mask-conditioned tracking while the decoder meets TAK'
         tracked = track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
-                                    mask_share=1.0)
+                                    mask_share=1.0, frames=stage.track_frames)
         losses.total = losses.total + stage.track_weight * tracked.total
         losses.contrast = stage.track_weight * tracked.contrast
+    return _with_prompted_decoding(losses, run, stage, scene, rng)
+
+
+def _with_prompted_decoding(losses, run: TrainingRun, stage: StageConfig, scene: Scene,
+                            rng: np.random.Generator):
+    """Add ``segment_weight`` of look-prompted decoding (keeps the decoder on its prompt)."""
+    if stage.segment_weight <= 0:
+        return losses
+    prompted = segment_batch_losses(run.model, run.looks, [scene], rng, 2,
+                                    stage.contrast_weight,
+                                    partial_look_share=stage.partial_look_share)
+    losses.total = losses.total + stage.segment_weight * prompted.total
+    losses.candidates = losses.candidates + stage.segment_weight * prompted.candidates
     return losses
 
 
