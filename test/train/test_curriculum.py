@@ -363,25 +363,23 @@ def test_a_joint_stage_with_segment_weight_keeps_look_prompted_decoding(tiny_run
 
 
 def test_track_frames_sets_how_far_each_object_is_tracked(tiny_run_config):
-    import numpy as np
-
-    from vrs_hq_ros.train.curriculum import track_step_losses
     from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
-    from vrs_hq_ros.train.synthetic_scenes import make_scene
-    from vrs_hq_ros.train.trainer import build_model
+    from vrs_hq_ros.train.trainer import TrainingRun, _step_losses, build_model
 
     model, looks = build_model(tiny_run_config)
     model.train()
-    scene = make_scene(2, num_frames=10, size=64, num_objects=2)
-    encoded = []
+    run = TrainingRun(model, looks)
+    encoded = []  # frames per SAM2 image-encoder call
     encode = model.encode_frames
     model.encode_frames = lambda frames: encoded.append(len(frames)) or encode(frames)
     for frames in (4, 8):
-        losses = track_step_losses(model, looks, scene, np.random.default_rng(0), 1.0,
-                                   mask_share=1.0, frames=frames)
-        assert torch.isfinite(losses.total)
-    assert encoded == [4, 8]
-    StageConfig("joint", 1, 1e-4, track_weight=1.0, track_frames=8)
+        stage = StageConfig("track", 1, 1e-4, keyframe_mask_share=1.0, track_frames=frames)
+        assert torch.isfinite(_step_losses(run, tiny_run_config, stage, 5).total)
+    assert encoded == [4, 8]  # the scenes have 8-10 frames
+    encoded.clear()
+    joint = StageConfig("joint", 1, 1e-4, track_weight=1.0, track_frames=8)
+    _step_losses(run, tiny_run_config, joint, 5)
+    assert encoded[-1] == 8  # the tracking term after the paper's losses
     with pytest.raises(RunConfigError, match="track_frames"):
         StageConfig("joint", 1, 1e-4, track_frames=8)  # no tracking term to read it
     with pytest.raises(RunConfigError, match="track_frames"):

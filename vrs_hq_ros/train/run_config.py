@@ -49,12 +49,11 @@ class StageConfig:
     it in the official one (docs/TRAINING.md). ``scenes_per_step`` (``segment``): with more
     than one, each step decodes every object on two frames of each of that many scenes, in
     one batch and without propagation (``segment_batch_losses``). ``segment_weight``
-    (``track``): adds that weight of look-prompted, memory-less decoding of every object on two
-    of the scene's frames; a mask-conditioned ``track`` stage without it trained the decoder
-    on prompt-less frames only and it stopped following its prompt (docs/TRAINING.md).
-    ``partial_look_share`` (batched ``segment``; ``track`` / ``joint`` with
-    ``segment_weight``): share
-    of objects also decoded from the look token of the attributes a referring sentence
+    (``track``, ``joint``): adds that weight of look-prompted, memory-less decoding of every
+    object on two of the scene's frames; a mask-conditioned ``track`` stage without it trained
+    the decoder on prompt-less frames only and it stopped following its prompt (docs/TRAINING.md).
+    ``partial_look_share`` (batched ``segment``; ``track`` / ``joint`` with ``segment_weight``):
+    share of objects also decoded from the look token of the attributes a referring sentence
     would name (``segment_batch_losses``); the MLLM is taught those partial tokens.
     ``freeze_memory`` (``joint``): SAM2's memory encoder and memory attention stay as ``track``
     left them (the paper's loss propagates from a TAK'-prompted keyframe, inference from a mask).

@@ -28,6 +28,7 @@ from vrs_hq_ros.model.llava_backbone import LlavaBackbone
 from vrs_hq_ros.model.vrshq import VRSHQ
 from vrs_hq_ros.train.curriculum import (
     WORDS_FRAMES,
+    StepLosses,
     language_step_losses,
     reset_memory_path,
     segment_batch_losses,
@@ -108,18 +109,15 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
         if stage.look_map_weight > 0:
             parts.append(run.look_maps)
     elif stage.name == "track":  # the memory path and the decoder; image features stay
-        model.sam2.requires_grad_(True)
-        model.sam2.image_encoder.requires_grad_(False)
-        if stage.freeze_decoder:
-            model.sam2.sam_prompt_encoder.requires_grad_(False)
-            model.sam2.sam_mask_decoder.requires_grad_(False)
-        return [p for p in model.sam2.parameters() if p.requires_grad]
+        parts = [model.sam2]
     elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
     else:
         parts = [model.backbone, model.projection, model.sam2]
     for part in parts:
         part.requires_grad_(True)
+    if stage.name == "track":
+        model.sam2.image_encoder.requires_grad_(False)
     if stage.freeze_memory:
         model.sam2.memory_encoder.requires_grad_(False)
         model.sam2.memory_attention.requires_grad_(False)
@@ -189,12 +187,12 @@ def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: 
         tracked = track_step_losses(run.model, run.looks, scene, rng, stage.contrast_weight,
                                     mask_share=1.0, frames=stage.track_frames)
         losses.total = losses.total + stage.track_weight * tracked.total
-        losses.contrast = stage.track_weight * tracked.contrast
+        losses.contrast = losses.contrast + stage.track_weight * tracked.contrast
     return _with_prompted_decoding(losses, run, stage, scene, rng)
 
 
-def _with_prompted_decoding(losses, run: TrainingRun, stage: StageConfig, scene: Scene,
-                            rng: np.random.Generator):
+def _with_prompted_decoding(losses: StepLosses, run: TrainingRun, stage: StageConfig,
+                            scene: Scene, rng: np.random.Generator) -> StepLosses:
     """Add ``segment_weight`` of look-prompted decoding (keeps the decoder on its prompt)."""
     if stage.segment_weight <= 0:
         return losses
