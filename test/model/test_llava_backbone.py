@@ -107,3 +107,27 @@ def test_sincos_positions_make_the_column_linearly_readable():
     fit = torch.linalg.lstsq(torch.cat([rows, torch.ones(len(rows), 1)], 1), column[:, None])
     residual = (torch.cat([rows, torch.ones(len(rows), 1)], 1) @ fit.solution)[:, 0] - column
     assert residual.abs().max() < 0.05
+
+
+@torch.no_grad()
+def test_image_token_norm_scales_visual_tokens_to_the_word_embeddings(tmp_path, frames):
+    torch.manual_seed(0)
+    cfg = LlavaBackboneConfig(image_token_norm=True, text_initializer_range=64 ** -0.5)
+    normed = LlavaBackbone.build(cfg).eval()
+    pixels = normed.preprocess_frames(frames)
+
+    def visual_tokens(model):
+        tower = model.llava.model.vision_tower(pixels, output_hidden_states=True)
+        return model.llava.model.multi_modal_projector(tower.hidden_states[-2][:, 1:])
+
+    tokens = visual_tokens(normed)
+    assert tokens.norm(dim=-1).mean() == pytest.approx(1.0, rel=1e-3)  # sqrt(64) * 64 ** -0.5
+    torch.testing.assert_close(tokens.mean(-1), torch.zeros_like(tokens.mean(-1)), atol=1e-5,
+                               rtol=0)
+    normed.save(tmp_path)  # the switch is the config's: a reloaded backbone normalises too
+    reloaded = LlavaBackbone.load(cfg, tmp_path)
+    reloaded.load_state_dict(normed.state_dict())
+    torch.testing.assert_close(visual_tokens(reloaded.eval()), tokens)
+    plain = LlavaBackbone.load(LlavaBackboneConfig(text_initializer_range=64 ** -0.5), tmp_path)
+    plain.load_state_dict(normed.state_dict())
+    assert not torch.allclose(visual_tokens(plain.eval()), tokens)

@@ -186,7 +186,7 @@ def test_stage_options_are_checked_against_the_stage_kind():
     from vrs_hq_ros.train.run_config import RunConfigError, StageConfig
 
     with pytest.raises(RunConfigError, match="scenes_per_step"):
-        StageConfig("words", 1, 1e-3, scenes_per_step=2)
+        StageConfig("track", 1, 1e-3, scenes_per_step=2)
     with pytest.raises(RunConfigError, match="short_prompt_share"):
         StageConfig("segment", 1, 1e-3, short_prompt_share=0.5)
     with pytest.raises(RunConfigError, match="short_prompt_share"):

@@ -27,9 +27,12 @@ def add_parser(subparsers) -> None:
                    help="checkpoints and logs (resumed when it holds a checkpoint)")
     p.add_argument("--out", type=Path, help="save the finished model here (save_pretrained)")
     p.add_argument("--stop-after", type=int, help="end this sitting after N steps")
+    p.add_argument("--stop-after-seconds", type=float,
+                   help="end this sitting after this much training time (a lent machine)")
     p.add_argument("--steps", type=int,
                    help="override: scale every stage to this many steps in total (smoke runs)")
-    p.add_argument("--eval-clips", type=int, help="validation scenes to score (default: config)")
+    p.add_argument("--eval-clips", type=int,
+                   help="validation scenes to score (default: config; 0 skips scoring)")
     p.set_defaults(run=run)
 
 
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None:
         config = _scaled(config, args.steps)
     start = time.perf_counter()
-    run_state = train(config, args.run_dir, log=print, stop_after=args.stop_after)
+    run_state = train(config, args.run_dir, log=print, stop_after=args.stop_after,
+                      stop_after_seconds=args.stop_after_seconds)
     if run_state.step < config.total_steps:
         print(f"stopped at step {run_state.step}/{config.total_steps}; run the same command "
               f"to resume")
@@ -62,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     model = run_state.model
     clips = args.eval_clips if args.eval_clips is not None else config.eval_clips
     summary = score_split(lambda frames, sentence: segment_clip(model, frames, sentence),
-                          split_videos("val", clips, config.data))
-    record = {"val": summary.as_dict(), "val_scenes": clips, "steps": config.total_steps,
+                          split_videos("val", clips, config.data)).as_dict() if clips else None
+    record = {"val": summary, "val_scenes": clips, "steps": config.total_steps,
               "seconds_this_sitting": round(time.perf_counter() - start, 1),
               "run_config": config.to_dict()}
     print(json.dumps(record["val"], indent=2))

@@ -169,6 +169,11 @@ class LlavaBackboneConfig:
     # Initialise the random tower's position embeddings with a 2D sine-cosine table (MAE's
     # recipe) instead of noise, so "left", "right" and "top" are linear in them from the start.
     vision_sincos_positions: bool = False
+    # Layer-normalise the projected visual tokens and scale them to the text embeddings' size
+    # (a deviation for the from-scratch toy): the shipped toy's visual tokens had grown to
+    # ~370x the norm of its word embeddings and its [TAK] state no longer depended on the
+    # frames (docs/TRAINING.md).
+    image_token_norm: bool = False
 
     def __post_init__(self):
         if self.vision_image_size % self.vision_patch_size != 0:

@@ -91,6 +91,11 @@ class LlavaBackbone(ReasoningBackbone):
         vision = llava.config.vision_config
         self._tokens_per_image = (vision.image_size // vision.patch_size) ** 2
         self._image_size = vision.image_size
+        if cfg.image_token_norm:
+            scale = cfg.text_initializer_range or cfg.text_hidden_size ** -0.5
+            llava.model.multi_modal_projector.register_forward_hook(
+                lambda _module, _inputs, out: torch.nn.functional.layer_norm(
+                    out, out.shape[-1:]) * scale)
 
     @classmethod
     def build(cls, cfg: LlavaBackboneConfig, tokenizer=None) -> LlavaBackbone:
@@ -178,3 +183,29 @@ class LlavaBackbone(ReasoningBackbone):
         tak = last[tokens.tak_hidden_position]
         return BackboneOutput(seg_hidden=seg, tak_hidden=tak,
                               lm_loss=out.loss if with_lm_loss else None)
+
+    def forward_tokens_batch(self, pixel_values: list[torch.Tensor],
+                             tokens: list[PromptTokens]) -> list[BackboneOutput]:
+        """Teacher-forced pass over several prompts at once (training; no text loss).
+
+        Prompts are right-padded into one batch and their frames concatenated in order, so each
+        row's <image> positions take its own frames; row i equals ``forward_tokens`` on it.
+        """
+        if len(pixel_values) != len(tokens) or not tokens:
+            raise BackboneError("one pixel tensor per prompt, at least one prompt")
+        param = next(self.llava.parameters())
+        length = max(len(t.input_ids) for t in tokens)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(tokens), length), pad, dtype=torch.long)
+        attention = torch.zeros((len(tokens), length), dtype=torch.long)
+        for row, t in enumerate(tokens):
+            input_ids[row, :len(t.input_ids)] = t.input_ids
+            attention[row, :len(t.input_ids)] = 1
+        pixels = torch.cat(pixel_values).to(param.device, param.dtype)
+        out = self.llava(input_ids=input_ids.to(param.device), pixel_values=pixels,
+                         attention_mask=attention.to(param.device),
+                         output_hidden_states=True, use_cache=False, return_dict=True)
+        last = out.hidden_states[-1]  # [B, L, D]
+        return [BackboneOutput(seg_hidden=last[row, t.seg_hidden_positions.to(param.device)],
+                               tak_hidden=last[row, t.tak_hidden_position])
+                for row, t in enumerate(tokens)]

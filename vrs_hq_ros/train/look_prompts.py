@@ -41,3 +41,18 @@ class LookPrompts(nn.Module):
         return sum(self.tables[name](torch.tensor(self.vocab[name].index(attrs[name]),
                                                   device=device))
                    for name in names)
+
+    @classmethod
+    def indices(cls, obj: SceneObject) -> tuple[int, int, int, int]:
+        """``obj``'s (colour, shape, size, texture) as table rows (for ``of_indices``)."""
+        return (list(COLOURS).index(obj.colour), SHAPES.index(obj.shape),
+                list(SIZES).index(obj.size), TEXTURES.index(obj.texture))
+
+    def of_indices(self, rows: torch.Tensor, attributes: tuple[str, ...] = ()) -> torch.Tensor:
+        """Tokens [..., dim] of looks given as table rows [..., 4] (``indices``).
+
+        As in ``forward``, ``attributes`` limits the sum to the named ones.
+        """
+        names = attributes or tuple(self.vocab)
+        order = tuple(self.vocab)
+        return sum(self.tables[name](rows[..., order.index(name)]) for name in names)

@@ -64,6 +64,16 @@ class StageConfig:
     which 4 frames never fill (tracking J then fell with the distance from the keyframe,
     docs/TRAINING.md). ``freeze_decoder`` (``track``, ``joint``): SAM2's prompt encoder and mask
     decoder stay as they are (what they learnt to answer TAK' is kept).
+    ``scenes_per_step`` (``words``): with more than one, each step reads that many scenes and
+    ``sentences_per_scene`` sentences of each, every one over its own frames, in one batch
+    (``words_batch.words_batch_losses``). ``named_teacher`` (``words``): the teacher token of a
+    referring sentence sums the attributes it names; off, it is the target's full look (what
+    a decoder trained without ``partial_look_share`` answers). ``train_sam2`` (``segment``):
+    off, only the look tables train, fitting teacher tokens to an already trained decoder.
+    ``naming_share`` (batched ``words``): share of scenes drawn with one object and asked for
+    with a sentence that names nothing ("the object"); the teacher is its full look, which only
+    the frames tell (text-only answers otherwise teach the MLLM to ignore them,
+    docs/TRAINING.md).
     """
 
     name: str
@@ -87,6 +97,10 @@ class StageConfig:
     track_weight: float = 0.0
     track_frames: int = TRACK_FRAMES
     freeze_decoder: bool = False
+    sentences_per_scene: int = 1
+    named_teacher: bool = True
+    train_sam2: bool = True
+    naming_share: float = 0.0
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -111,9 +125,19 @@ class StageConfig:
                                  "look_map_weight must be >= 0")
         if self.look_map_weight > 0 and self.name != "segment":
             raise RunConfigError(f"stage {self.name}: look_map_weight applies to segment only")
-        if self.scenes_per_step < 1 or (self.scenes_per_step > 1 and self.name != "segment"):
+        if self.scenes_per_step < 1 or (self.scenes_per_step > 1
+                                        and self.name not in ("segment", "words")):
             raise RunConfigError(f"stage {self.name}: scenes_per_step must be >= 1, and above "
-                                 "1 only for segment")
+                                 "1 only for segment and words")
+        if self.sentences_per_scene < 1 or (self.sentences_per_scene > 1 and not (
+                self.name == "words" and self.scenes_per_step > 1)):
+            raise RunConfigError(f"stage {self.name}: sentences_per_scene must be >= 1, and "
+                                 "above 1 only for words with scenes_per_step > 1")
+        if not self.named_teacher and self.name != "words":
+            raise RunConfigError(f"stage {self.name}: named_teacher applies to words only")
+        if not self.train_sam2 and (self.name != "segment" or not self.train_looks):
+            raise RunConfigError(f"stage {self.name}: train_sam2 off applies to segment with "
+                                 "train_looks only")
         if self.segment_weight < 0 or (self.segment_weight > 0
                                        and self.name not in ("track", "joint")):
             raise RunConfigError(f"stage {self.name}: segment_weight must be >= 0, and above 0 "
@@ -139,8 +163,11 @@ class StageConfig:
                 self.name == "track" or (self.name == "joint" and self.track_weight > 0))):
             raise RunConfigError(f"stage {self.name}: track_frames must be >= 2, and set only "
                                  "for track and joint with track_weight")
+        if self.naming_share > 0 and not (self.name == "words" and self.scenes_per_step > 1):
+            raise RunConfigError(f"stage {self.name}: naming_share applies to words with "
+                                 "scenes_per_step > 1 only")
         for share in ("reasoning_share", "referring_window_share", "keyframe_mask_share",
-                      "short_prompt_share", "partial_look_share"):
+                      "short_prompt_share", "partial_look_share", "naming_share"):
             if not 0 <= getattr(self, share) <= 1:
                 raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
         if not 0 < self.final_lr_fraction <= 1:
@@ -180,6 +207,7 @@ class ModelSizes:
     # a sine-cosine initialisation of the tower's position embeddings (deviations, toy only)
     vision_frame_pairs: bool = False
     vision_sincos_positions: bool = False
+    image_token_norm: bool = False  # LlavaBackboneConfig.image_token_norm (a deviation)
     # False: SAM2's memory attention reads only spatial memories (SAM2Config)
     sam2_object_pointers: bool = True
 
@@ -198,7 +226,8 @@ class ModelSizes:
             text_heads=self.text_heads, text_intermediate_size=self.text_intermediate_size,
             text_initializer_range=self.text_hidden_size ** -0.5,
             vision_frame_pairs=self.vision_frame_pairs,
-            vision_sincos_positions=self.vision_sincos_positions)
+            vision_sincos_positions=self.vision_sincos_positions,
+            image_token_norm=self.image_token_norm)
         return config
 
 
@@ -215,6 +244,13 @@ class RunConfig:
     log_every: int = 50
     eval_clips: int = 60  # validation expressions scored at the end of each stage
     threads: int = 0  # torch threads; 0 = all cores
+    device: str = "cpu"  # "cuda" trains on a GPU (the checkpoints load on any device)
+    data_workers: int = 0  # processes drawing batched ``words`` steps ahead (0: in the loop)
+    # a saved model folder (``VRSHQ.save_pretrained``) whose weights start the run: all of it
+    # (its sizes and tokenizer; ``model`` is then unused), or with ``init_parts: [sam2]`` its
+    # SAM2 only, the MLLM built from ``model`` with that folder's tokenizer
+    init_from: str | None = None
+    init_parts: tuple[str, ...] = ("sam2", "backbone", "projection")
 
     @property
     def total_steps(self) -> int:
@@ -246,10 +282,18 @@ class RunConfig:
             if not stages:
                 raise RunConfigError("at least one stage is needed")
             rest = {k: v for k, v in raw.items() if k not in ("stages", "model", "data")}
-            return cls(stages=stages, model=ModelSizes(**raw.get("model", {})),
-                       data=DataConfig(**raw.get("data", {})), **rest)
+            if "init_parts" in rest:
+                rest["init_parts"] = tuple(rest["init_parts"])
+            config = cls(stages=stages, model=ModelSizes(**raw.get("model", {})),
+                         data=DataConfig(**raw.get("data", {})), **rest)
         except TypeError as exc:  # unknown keys
             raise RunConfigError(f"{where}: {exc}") from exc
+        if config.data_workers < 0 or config.device.split(":")[0] not in ("cpu", "cuda"):
+            raise RunConfigError(f"{where}: data_workers must be >= 0 and device cpu or cuda")
+        if set(config.init_parts) not in ({"sam2", "backbone", "projection"}, {"sam2"}):
+            raise RunConfigError(f"{where}: init_parts must be [sam2, backbone, projection] "
+                                 f"or [sam2], got {list(config.init_parts)}")
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (what is written next to checkpoints)."""

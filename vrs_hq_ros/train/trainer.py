@@ -42,6 +42,7 @@ from vrs_hq_ros.train.run_config import TRAIN_SEEDS, VAL_SEEDS, RunConfig, Stage
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
 from vrs_hq_ros.train.synthetic_expressions import REASONING, SceneExpression, scene_expressions
 from vrs_hq_ros.train.synthetic_scenes import Scene, make_scene
+from vrs_hq_ros.train.words_batch import WordsBatches, WordsDraw, words_batch_losses, words_loader
 
 logger = logging.getLogger(__name__)
 
@@ -62,25 +63,36 @@ class TrainingRun:
 
 
 def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
-    """Build the seeded random model and teacher tokens.
+    """Build the seeded random model (or load ``init_from``) and teacher tokens.
 
     The tokenizer is learnt from the synthetic corpus unless given (a resumed run reuses its
-    own).
+    own); a model started from ``init_from`` keeps that folder's.
     """
     torch.manual_seed(config.seed)
+    start = VRSHQ.from_pretrained(config.init_from) if config.init_from is not None else None
+    if start is not None and "backbone" in config.init_parts:
+        return start, LookPrompts()
     vrs_config = config.model.vrshq_config()
+    if start is not None:  # SAM2 (and CLIP) from the folder, a new MLLM on its tokenizer
+        vrs_config, vrs_config.backbone = start.config, vrs_config.backbone
+        tokenizer = start.backbone.tokenizer
     if tokenizer is None:
         tokenizer = build_synthetic_tokenizer(config.model.vocab_size)
     backbone = LlavaBackbone.build(vrs_config.backbone, tokenizer=tokenizer)
-    return VRSHQ(vrs_config, backbone=backbone), LookPrompts()
+    model = VRSHQ(vrs_config, backbone=backbone)
+    if start is not None:
+        model.sam2.load_state_dict(start.sam2.state_dict())
+        model.clip.load_state_dict(start.clip.state_dict())
+    return model, LookPrompts()
 
 
-def draw_scene(config: RunConfig, seed: int) -> tuple[Scene, np.random.Generator]:
+def draw_scene(config: RunConfig, seed: int, num_objects: int | None = None
+               ) -> tuple[Scene, np.random.Generator]:
     """Draw the scene of ``seed`` with a JPEG round trip (the benchmark layout stores JPEG)."""
     rng = np.random.default_rng(seed + 7)
     data = config.data
     scene = make_scene(seed, num_frames=int(rng.integers(data.frames_min, data.frames_max + 1)),
-                       size=data.size_px)
+                       size=data.size_px, num_objects=num_objects)
     quality = int(rng.integers(data.jpeg_quality_min, 101))
     for t, rgb in enumerate(scene.frames):
         ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -106,6 +118,8 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
     run.look_maps.requires_grad_(False)
     if stage.name == "segment":
         parts = [model.sam2, run.looks] if stage.train_looks else [model.sam2]
+        if not stage.train_sam2:  # fit the teacher tokens to a trained decoder
+            parts = [run.looks]
         if stage.look_map_weight > 0:
             parts.append(run.look_maps)
     elif stage.name == "track":  # the memory path and the decoder; image features stay
@@ -138,6 +152,22 @@ def _segment_batch(run: TrainingRun, config: RunConfig, stage: StageConfig, seed
     return segment_batch_losses(run.model, run.looks, scenes, rng, 2, stage.contrast_weight,
                                 run.look_maps, stage.look_map_weight,
                                 stage.partial_look_share)
+
+
+def _words_batches(run: TrainingRun, config: RunConfig, stage: StageConfig, first_step: int,
+                   last_step: int):
+    """Return an iterator over the batched ``words`` steps ``[first_step, last_step)``."""
+    draw = WordsDraw(stage.scenes_per_step, stage.sentences_per_scene, stage.reasoning_share,
+                     stage.referring_window_share, stage.short_prompt_share,
+                     config.data.sampled_min, config.data.sampled_max, stage.named_teacher,
+                     stage.naming_share)
+    base = TRAIN_SEEDS + config.seed * 100_000
+
+    def scene_of(seed: int, num_objects: int | None = None):  # seeds stay in the train range
+        return draw_scene(config, TRAIN_SEEDS + (seed - TRAIN_SEEDS) % VAL_SEEDS, num_objects)
+
+    batches = WordsBatches(run.model.backbone, draw, base * stage.scenes_per_step, scene_of)
+    return iter(words_loader(batches, range(first_step, last_step), config.data_workers))
 
 
 def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
@@ -205,10 +235,12 @@ def _with_prompted_decoding(losses: StepLosses, run: TrainingRun, stage: StageCo
 
 
 def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = logger.info,
-          stop_after: int | None = None) -> TrainingRun:
+          stop_after: int | None = None, stop_after_seconds: float | None = None
+          ) -> TrainingRun:
     """Run (or resume) the curriculum in ``run_dir``; returns the model in eval mode.
 
-    ``stop_after`` ends the sitting after that many steps (the run resumes later).
+    ``stop_after`` ends the sitting after that many steps, ``stop_after_seconds`` after that
+    much time in the step loop (the run resumes later, from the checkpoint saved then).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -226,11 +258,18 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     if latest is not None:
         run.step = _load_checkpoint(run, latest)
         log(f"resuming from {latest} (step {run.step})")
+    for part in (run.model, run.looks, run.look_maps):
+        part.to(config.device)
+    batches = None
     bar = tqdm(total=config.total_steps, initial=run.step, dynamic_ncols=True,
                disable=None, desc="train")
     window: list[dict[str, float]] = []
     start, done = time.perf_counter(), 0
-    while run.step < config.total_steps and (stop_after is None or done < stop_after):
+    def sitting_goes_on() -> bool:
+        return (stop_after is None or done < stop_after) and (
+            stop_after_seconds is None or time.perf_counter() - start < stop_after_seconds)
+
+    while run.step < config.total_steps and sitting_goes_on():
         index, stage, step_in_stage = config.stage_at(run.step)
         if index != stage_index:
             if stage.reset_memory and step_in_stage == 0:
@@ -242,12 +281,21 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
                                                      weights_only=True))
             stage_index = index
             log(f"stage {index + 1}/{len(config.stages)}: {stage.name} ({stage.steps} steps)")
+            batches = None
+            if stage.name == "words" and stage.scenes_per_step > 1:
+                batches = _words_batches(run, config, stage, run.step,
+                                         run.step + stage.steps - step_in_stage)
         for group in optimizer.param_groups:
             group["lr"] = stage.lr_at(step_in_stage)
         run.model.train()
         run.model.clip.eval()
         optimizer.zero_grad(set_to_none=True)
-        losses = _step_losses(run, config, stage, TRAIN_SEEDS + config.seed * 100_000 + run.step)
+        if batches is not None:
+            losses = words_batch_losses(run.model, run.looks, next(batches),
+                                        stage.distill_weight, stage.contrast_weight)
+        else:
+            losses = _step_losses(run, config, stage,
+                                  TRAIN_SEEDS + config.seed * 100_000 + run.step)
         losses.total.backward()
         torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]],
                                        1.0)
@@ -269,7 +317,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
         if run.step % config.checkpoint_every == 0 or run.step == config.total_steps:
             save_checkpoint(run, optimizer, stage_index, run_dir, config.keep_checkpoints)
     if done and run.step % config.checkpoint_every and run.step < config.total_steps:
-        # a sitting ended by ``stop_after``: keep its last steps for the next one
+        # a sitting ended early: keep its last steps for the next one
         save_checkpoint(run, optimizer, stage_index, run_dir, config.keep_checkpoints)
     bar.close()
     run.model.eval()
