@@ -34,6 +34,8 @@ from vrs_hq_ros.train.synthetic_scenes import COLOURS, SHAPES, SIZES, TEXTURES
 
 # Sentences that name nothing, for one-object scenes: only the frames tell the answer's look.
 NAMING_SENTENCES = ("the object", "the shape", "the thing in the video")
+MAX_REDRAWS = 20
+REDRAW_STRIDE = 7_919  # seed offset between redraws of a step (a prime: no overlap soon)
 # Every look as table rows (``LookPrompts.indices``): naming samples are contrasted against all.
 ALL_LOOKS = torch.tensor(list(itertools.product(range(len(COLOURS)), range(len(SHAPES)),
                                                 range(len(SIZES)), range(len(TEXTURES)))))
@@ -110,6 +112,10 @@ def draw_words_samples(backbone: LlavaBackbone, draw: WordsDraw, scene_seeds: li
             count = int(rng.integers(draw.sampled_min, draw.sampled_max + 1)) if window \
                 else WORDS_FRAMES
             indices = sorted(segment_indices(len(scene.frames), count, rng))
+            if naming:  # the lone object may have left the view: name it where it is seen
+                seen = np.flatnonzero(scene.visible_fraction(0) > 0.3)
+                indices = sorted(int(i) for i in rng.choice(seen, min(count, len(seen)),
+                                                            replace=False)) or indices
             short = rng.random() < draw.short_prompt_share
             tokens = backbone.encode_prompt(
                 len(indices), expression.sentence,
@@ -133,8 +139,14 @@ class WordsBatches(Dataset):
         return 1 << 40
 
     def __getitem__(self, step: int) -> list[WordsSample]:
-        seeds = [self.first_seed + step * self.draw.scenes + j for j in range(self.draw.scenes)]
-        return draw_words_samples(self.backbone, self.draw, seeds, self.draw_scene)
+        first = self.first_seed + step * self.draw.scenes
+        for attempt in range(MAX_REDRAWS):  # a step whose scenes hold no sentence: others
+            seeds = [first + attempt * REDRAW_STRIDE + j for j in range(self.draw.scenes)]
+            samples = draw_words_samples(self.backbone, self.draw, seeds, self.draw_scene)
+            if samples:
+                return samples
+        raise RuntimeError(f"no sentence in {MAX_REDRAWS} draws of step {step}'s scenes: "
+                           "check the data config")
 
 
 def words_loader(batches: WordsBatches, steps: range, workers: int) -> DataLoader:
