@@ -171,8 +171,8 @@ class LlavaBackboneConfig:
     vision_sincos_positions: bool = False
     # Layer-normalise the projected visual tokens and scale them to the text embeddings' size
     # (a deviation for the from-scratch toy): the shipped toy's visual tokens had grown to
-    # ~370x the norm of its word embeddings and its [TAK] state no longer depended on the
-    # frames (docs/TRAINING.md).
+    # ~370x the norm of its word embeddings. Measured: this alone did not make its [TAK] state
+    # depend on the frames again (docs/TRAINING.md, "Batched words on a lent GPU").
     image_token_norm: bool = False
 
     def __post_init__(self):

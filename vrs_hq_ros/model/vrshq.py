@@ -121,10 +121,15 @@ class VRSHQ(nn.Module):
         out = self.backbone(frames, sentence, with_lm_loss=with_lm_loss,
                             question_variant=question_variant, answer_variant=answer_variant,
                             short_prompt=short_prompt)
+        seg, tak = self.project(out)
+        return seg, tak, out
+
+    def project(self, out: BackboneOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Project the backbone's [SEG]/[TAK] states: seg [T', 256], tak [256] (float32)."""
         proj_dtype = self.projection.mlp[0].weight.dtype
         seg = self.projection(out.seg_hidden.to(proj_dtype)).float()
         tak = self.projection(out.tak_hidden.to(proj_dtype)).float()
-        return seg, tak, out
+        return seg, tak
 
     def fuse(self, seg: torch.Tensor, tak: torch.Tensor) -> TDAResult:
         """TDA with the configured alpha."""

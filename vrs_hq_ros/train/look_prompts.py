@@ -34,13 +34,8 @@ class LookPrompts(nn.Module):
         just those, which the words alone determine (the decoder learns such partial tokens
         too, ``segment`` with ``partial_look_share``).
         """
-        attrs = {"colour": obj.colour, "shape": obj.shape, "size": obj.size,
-                 "texture": obj.texture}
         device = self.tables["colour"].weight.device
-        names = attributes or tuple(attrs)
-        return sum(self.tables[name](torch.tensor(self.vocab[name].index(attrs[name]),
-                                                  device=device))
-                   for name in names)
+        return self.of_indices(torch.tensor(self.indices(obj), device=device), attributes)
 
     @classmethod
     def indices(cls, obj: SceneObject) -> tuple[int, int, int, int]:

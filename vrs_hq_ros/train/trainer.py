@@ -265,6 +265,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
                disable=None, desc="train")
     window: list[dict[str, float]] = []
     start, done = time.perf_counter(), 0
+
     def sitting_goes_on() -> bool:
         return (stop_after is None or done < stop_after) and (
             stop_after_seconds is None or time.perf_counter() - start < stop_after_seconds)

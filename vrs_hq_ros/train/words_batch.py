@@ -35,7 +35,7 @@ from vrs_hq_ros.train.synthetic_scenes import COLOURS, SHAPES, SIZES, TEXTURES
 # Sentences that name nothing, for one-object scenes: only the frames tell the answer's look.
 NAMING_SENTENCES = ("the object", "the shape", "the thing in the video")
 MAX_REDRAWS = 20
-REDRAW_STRIDE = 7_919  # seed offset between redraws of a step (a prime: no overlap soon)
+REDRAW_STRIDE = 7_919  # seed offset of a step's redraws (they may meet other steps' scenes)
 # Every look as table rows (``LookPrompts.indices``): naming samples are contrasted against all.
 ALL_LOOKS = torch.tensor(list(itertools.product(range(len(COLOURS)), range(len(SHAPES)),
                                                 range(len(SIZES)), range(len(TEXTURES)))))
@@ -161,13 +161,7 @@ def fused_tokens(model: VRSHQ, samples: list[WordsSample]) -> list[torch.Tensor]
     """TAK' [256] of every sample, from one batched MLLM pass."""
     outputs = model.backbone.forward_tokens_batch([s.pixels for s in samples],
                                                   [s.tokens for s in samples])
-    proj_dtype = model.projection.mlp[0].weight.dtype
-    tokens = []
-    for out in outputs:
-        seg = model.projection(out.seg_hidden.to(proj_dtype)).float()
-        tak = model.projection(out.tak_hidden.to(proj_dtype)).float()
-        tokens.append(model.fuse(seg, tak).tak_fused)
-    return tokens
+    return [model.fuse(*model.project(out)).tak_fused for out in outputs]
 
 
 def words_batch_losses(model: VRSHQ, looks: LookPrompts, samples: list[WordsSample],
