@@ -64,7 +64,7 @@ from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.synthetic_expressions import LOOK_FIELDS, SceneExpression, naming_options
 from vrs_hq_ros.train.synthetic_scenes import Scene
 
-STAGES = ("segment", "track", "words", "language", "joint")
+STAGES = ("segment", "track", "words", "language", "joint", "tower")
 TRACK_FRAMES = 4  # consecutive frames per object in the ``track`` stage (its default)
 WORDS_FRAMES = 2  # T' of the ``words`` stage: the sentence matters there, not the motion
 
@@ -80,7 +80,7 @@ class StepLosses:
     presence: torch.Tensor
     distill: torch.Tensor
     contrast: torch.Tensor
-    look_map: torch.Tensor | None = None  # dense look supervision (``segment``), if on
+    look_map: torch.Tensor | None = None  # dense look supervision (``segment``, ``tower``)
 
     def as_floats(self) -> dict[str, float]:
         """Detached values for logs (``look_map`` 0 when off)."""

@@ -37,7 +37,7 @@ def _cell_centres(size: int, cells: int) -> np.ndarray:
     return np.clip((np.arange(cells) * step + step / 2).astype(int), 0, size - 1)
 
 
-def _half_and_half(values: torch.Tensor, foreground: torch.Tensor) -> torch.Tensor:
+def half_and_half(values: torch.Tensor, foreground: torch.Tensor) -> torch.Tensor:
     """Mean over foreground and over background cells, weighed half each (either may be empty)."""
     parts = [values[m].mean() for m in (foreground, ~foreground) if m.any()]
     return torch.stack(parts).mean()
@@ -78,5 +78,5 @@ class LookMaps(nn.Module):
                 labels = torch.as_tensor(target[:, rows][:, :, cols], dtype=torch.long,
                                          device=lg.device)
                 ce = F.cross_entropy(lg, labels, reduction="none")
-                terms.append(_half_and_half(ce, labels > 0))
+                terms.append(half_and_half(ce, labels > 0))
         return torch.stack(terms).mean()

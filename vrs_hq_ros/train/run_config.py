@@ -73,7 +73,11 @@ class StageConfig:
     ``naming_share`` (batched ``words``): share of scenes drawn with one object and asked for
     with a sentence that names nothing ("the object"); the teacher is its full look, which only
     the frames tell (text-only answers otherwise teach the MLLM to ignore them,
-    docs/TRAINING.md).
+    docs/TRAINING.md). ``tower``: a stage that trains only the MLLM's vision tower, each
+    patch token classifying the look of the object under it and regressing its place and
+    motion (``tower_looks``), on three frames of each of ``scenes_per_step`` scenes.
+    ``train_tower`` (``words``, ``language``, ``joint``): off, the vision tower stays as a
+    ``tower`` stage left it.
     """
 
     name: str
@@ -101,6 +105,7 @@ class StageConfig:
     named_teacher: bool = True
     train_sam2: bool = True
     naming_share: float = 0.0
+    train_tower: bool = True
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -126,9 +131,12 @@ class StageConfig:
         if self.look_map_weight > 0 and self.name != "segment":
             raise RunConfigError(f"stage {self.name}: look_map_weight applies to segment only")
         if self.scenes_per_step < 1 or (self.scenes_per_step > 1
-                                        and self.name not in ("segment", "words")):
+                                        and self.name not in ("segment", "words", "tower")):
             raise RunConfigError(f"stage {self.name}: scenes_per_step must be >= 1, and above "
-                                 "1 only for segment and words")
+                                 "1 only for segment, words and tower")
+        if not self.train_tower and self.name not in ("words", "language", "joint"):
+            raise RunConfigError(f"stage {self.name}: train_tower off applies to words, "
+                                 "language and joint only")
         if self.sentences_per_scene < 1 or (self.sentences_per_scene > 1 and not (
                 self.name == "words" and self.scenes_per_step > 1)):
             raise RunConfigError(f"stage {self.name}: sentences_per_scene must be >= 1, and "

@@ -42,6 +42,13 @@ from vrs_hq_ros.train.run_config import TRAIN_SEEDS, VAL_SEEDS, RunConfig, Stage
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
 from vrs_hq_ros.train.synthetic_expressions import REASONING, SceneExpression, scene_expressions
 from vrs_hq_ros.train.synthetic_scenes import Scene, make_scene
+from vrs_hq_ros.train.tower_looks import (
+    TOWER_FRAMES,
+    TOWER_RENDERED,
+    TowerLookHeads,
+    tower_batch,
+    tower_look_loss,
+)
 from vrs_hq_ros.train.words_batch import WordsBatches, WordsDraw, words_batch_losses, words_loader
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "state.json"
 LOOK_MAPS_FILE = "look_maps.safetensors"
+TOWER_HEADS_FILE = "tower_heads.safetensors"
 MAX_REDRAWS = 20  # scenes tried per step when a stage needs a sentence
 
 
@@ -60,6 +68,7 @@ class TrainingRun:
     looks: LookPrompts
     step: int = 0
     look_maps: LookMaps = field(default_factory=LookMaps.seeded)
+    tower_heads: TowerLookHeads | None = None  # only in runs with a ``tower`` stage
 
 
 def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
@@ -86,13 +95,17 @@ def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
     return model, LookPrompts()
 
 
-def draw_scene(config: RunConfig, seed: int, num_objects: int | None = None
-               ) -> tuple[Scene, np.random.Generator]:
-    """Draw the scene of ``seed`` with a JPEG round trip (the benchmark layout stores JPEG)."""
+def draw_scene(config: RunConfig, seed: int, num_objects: int | None = None,
+               num_frames: int | None = None) -> tuple[Scene, np.random.Generator]:
+    """Draw the scene of ``seed`` with a JPEG round trip (the benchmark layout stores JPEG).
+
+    ``num_frames`` overrides the clip length the data config would draw (a short render).
+    """
     rng = np.random.default_rng(seed + 7)
     data = config.data
-    scene = make_scene(seed, num_frames=int(rng.integers(data.frames_min, data.frames_max + 1)),
-                       size=data.size_px, num_objects=num_objects)
+    drawn = int(rng.integers(data.frames_min, data.frames_max + 1))
+    scene = make_scene(seed, num_frames=num_frames or drawn, size=data.size_px,
+                       num_objects=num_objects)
     quality = int(rng.integers(data.jpeg_quality_min, 101))
     for t, rgb in enumerate(scene.frames):
         ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -124,12 +137,16 @@ def _trainable(run: TrainingRun, stage: StageConfig) -> list[torch.nn.Parameter]
             parts.append(run.look_maps)
     elif stage.name == "track":  # the memory path and the decoder; image features stay
         parts = [model.sam2]
+    elif stage.name == "tower":
+        parts = [model.backbone.llava.model.vision_tower, run.tower_heads]
     elif stage.name in ("words", "language"):
         parts = [model.backbone, model.projection]
     else:
         parts = [model.backbone, model.projection, model.sam2]
     for part in parts:
         part.requires_grad_(True)
+    if not stage.train_tower:
+        model.backbone.llava.model.vision_tower.requires_grad_(False)
     if stage.name == "track":
         model.sam2.image_encoder.requires_grad_(False)
     if stage.freeze_memory:
@@ -170,9 +187,22 @@ def _words_batches(run: TrainingRun, config: RunConfig, stage: StageConfig, firs
     return iter(words_loader(batches, range(first_step, last_step), config.data_workers))
 
 
+def _tower_step(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
+    """``tower``: dense look and motion labels on ``TOWER_FRAMES`` frames of each scene."""
+    count = stage.scenes_per_step
+    scenes = [draw_scene(config, TRAIN_SEEDS + (seed * count + j) % VAL_SEEDS,
+                         num_frames=TOWER_RENDERED)[0] for j in range(count)]
+    batch = tower_batch(run.model.backbone, scenes, np.random.default_rng(seed), TOWER_FRAMES)
+    loss = tower_look_loss(run.model.backbone, run.tower_heads, batch)
+    zero = loss.new_zeros(())
+    return StepLosses(loss, zero, zero, zero, zero, zero, zero, look_map=loss)
+
+
 def _step_losses(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
     if stage.name == "segment" and stage.scenes_per_step > 1:
         return _segment_batch(run, config, stage, seed)
+    if stage.name == "tower":
+        return _tower_step(run, config, stage, seed)
     short = stage.short_prompt_share > 0 and \
         np.random.default_rng(seed + 13).random() < stage.short_prompt_share
     for attempt in range(MAX_REDRAWS):
@@ -253,13 +283,17 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     model, looks = build_model(config, tokenizer)
     model.backbone.tokenizer.save_pretrained(tokenizer_dir)
     run = TrainingRun(model, looks)
+    if any(stage.name == "tower" for stage in config.stages):
+        run.tower_heads = TowerLookHeads.seeded(
+            model.backbone.llava.config.vision_config.hidden_size)
     optimizer, stage_index = None, -1
     latest = latest_checkpoint(run_dir)
     if latest is not None:
         run.step = _load_checkpoint(run, latest)
         log(f"resuming from {latest} (step {run.step})")
-    for part in (run.model, run.looks, run.look_maps):
-        part.to(config.device)
+    for part in (run.model, run.looks, run.look_maps, run.tower_heads):
+        if part is not None:
+            part.to(config.device)
     batches = None
     bar = tqdm(total=config.total_steps, initial=run.step, dynamic_ncols=True,
                disable=None, desc="train")
@@ -341,6 +375,8 @@ def save_checkpoint(run: TrainingRun, optimizer: torch.optim.Optimizer, stage_in
     save_model(run.model, str(folder / "model.safetensors"))
     save_model(run.looks, str(folder / "looks.safetensors"))
     save_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
+    if run.tower_heads is not None:
+        save_model(run.tower_heads, str(folder / TOWER_HEADS_FILE))
     torch.save(optimizer.state_dict(), folder / "optimizer.pt")
     (folder / STATE_FILE).write_text(json.dumps({"step": run.step, "stage": stage_index,
                                                  "torch_rng": run_rng_list()}))
@@ -360,6 +396,8 @@ def _load_checkpoint(run: TrainingRun, folder: Path) -> int:
     load_model(run.looks, str(folder / "looks.safetensors"))
     if (folder / LOOK_MAPS_FILE).is_file():  # checkpoints written before it existed lack it
         load_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
+    if run.tower_heads is not None and (folder / TOWER_HEADS_FILE).is_file():
+        load_model(run.tower_heads, str(folder / TOWER_HEADS_FILE))
     state = json.loads((folder / STATE_FILE).read_text())
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     return int(state["step"])
