@@ -284,6 +284,9 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     model.backbone.tokenizer.save_pretrained(tokenizer_dir)
     run = TrainingRun(model, looks)
     if any(stage.name == "tower" for stage in config.stages):
+        if not isinstance(model.backbone, LlavaBackbone):
+            raise ValueError("a tower stage needs the LLaVA backbone (a CLIP tower to train), "
+                             f"not {type(model.backbone).__name__}")
         run.tower_heads = TowerLookHeads.seeded(
             model.backbone.llava.config.vision_config.hidden_size)
     optimizer, stage_index = None, -1
