@@ -48,8 +48,9 @@ def test_malformed_images_are_counted_per_cause_and_the_node_keeps_running(
     assert snap.frames_received == 6 and snap.frames_processed == 3
     harness.wait_for(lambda: statuses and statuses[-1].frames_rejected == 3, 10.0, "status")
     assert "zero size" in statuses[-1].last_error
-    harness.wait_for(lambda: diagnostics and _diag(diagnostics[-1], "frames_rejected") == "3",
-                     10.0, "diagnostics")
+    # diagnostics go out on a timer: wait for one published after the second restart too
+    harness.wait_for(lambda: diagnostics and _diag(diagnostics[-1], "frames_rejected") == "3"
+                     and _diag(diagnostics[-1], "restarts_size") == "2", 10.0, "diagnostics")
     assert _diag(diagnostics[-1], "rejected_layout") == "1"
     assert _diag(diagnostics[-1], "restarts_size") == "2"
 
