@@ -10,7 +10,8 @@ from vrs_hq_ros.model.sam2_features import SAM2FrameFeatures
 from vrs_hq_ros.train.look_maps import ATTRIBUTES, LookMaps, attribute_maps
 from vrs_hq_ros.train.run_config import RunConfig, RunConfigError
 from vrs_hq_ros.train.synthetic_scenes import make_scene
-from vrs_hq_ros.train.trainer import LOOK_MAPS_FILE, build_model, latest_checkpoint, train
+from vrs_hq_ros.train.trainer import build_model, latest_checkpoint, train
+from vrs_hq_ros.train.training_run import LOOK_MAPS_FILE
 
 
 def test_attribute_maps_name_the_object_owning_each_pixel():

@@ -17,7 +17,8 @@ from vrs_hq_ros.train.tower_looks import (
     tower_look_accuracy,
     tower_look_loss,
 )
-from vrs_hq_ros.train.trainer import TOWER_HEADS_FILE, build_model, latest_checkpoint, train
+from vrs_hq_ros.train.trainer import build_model, latest_checkpoint, train
+from vrs_hq_ros.train.training_run import TOWER_HEADS_FILE
 
 
 def test_each_patch_is_labelled_with_the_look_of_the_object_covering_it():
@@ -121,7 +122,7 @@ def test_motion_targets_give_the_owners_place_and_its_step_to_the_next_read_fram
     obj = scene.objects[0]
     indices = [0, 4, 8]
     owners = patch_attribute_labels(scene, indices, 6)["owner"]
-    targets = patch_motion_targets(scene, indices, 6, owners)
+    targets = patch_motion_targets(scene, indices, owners)
     assert targets.shape == (3, 6, 6, 3)
     assert np.isnan(targets[owners == 0]).all()
     frame = int(np.argmax((owners > 0).reshape(3, -1).any(1)))  # a frame where it owns a patch

@@ -62,8 +62,7 @@ def patch_attribute_labels(scene: Scene, indices: list[int], grid: int) -> dict[
     return maps
 
 
-def patch_motion_targets(scene: Scene, indices: list[int], grid: int,
-                         owners: np.ndarray) -> np.ndarray:
+def patch_motion_targets(scene: Scene, indices: list[int], owners: np.ndarray) -> np.ndarray:
     """Per patch, the owning object's centre x, y (0-1) and its step to the next read frame.
 
     The step is the displacement in % of the frame side / ``MOTION_SCALE``, the last frame's
@@ -91,7 +90,11 @@ def tower_patch_features(backbone: LlavaBackbone, pixels: torch.Tensor) -> torch
 
 
 class TowerLookHeads(nn.Module):
-    """Linear heads: patch token -> colour, shape, size and texture logits (+ background)."""
+    """Linear heads on a patch token: look logits (+ background) and motion.
+
+    ``head`` gives the colour, shape, size and texture logits; ``motion`` the owning object's
+    centre x, y and displacement.
+    """
 
     def __init__(self, width: int):
         super().__init__()
@@ -142,7 +145,7 @@ def tower_batch(backbone: LlavaBackbone, scenes: list[Scene], rng: np.random.Gen
         pixels.append(backbone.preprocess_frames(list(scene.frames[indices])))
         maps = patch_attribute_labels(scene, indices, grid)
         owners = maps.pop("owner")
-        motion.append(torch.as_tensor(patch_motion_targets(scene, indices, grid, owners),
+        motion.append(torch.as_tensor(patch_motion_targets(scene, indices, owners),
                                       dtype=torch.float32).reshape(-1, 3))
         for name, values in maps.items():
             labels[name].append(torch.as_tensor(values, dtype=torch.long).flatten())

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from safetensors.torch import load_model, save_model
 from tqdm import tqdm
 from transformers import AutoTokenizer
 
@@ -36,7 +33,6 @@ from vrs_hq_ros.train.curriculum import (
     track_step_losses,
     words_step_losses,
 )
-from vrs_hq_ros.train.look_maps import LookMaps
 from vrs_hq_ros.train.look_prompts import LookPrompts
 from vrs_hq_ros.train.run_config import TRAIN_SEEDS, VAL_SEEDS, RunConfig, StageConfig
 from vrs_hq_ros.train.synthetic_corpus import build_synthetic_tokenizer
@@ -49,26 +45,18 @@ from vrs_hq_ros.train.tower_looks import (
     tower_batch,
     tower_look_loss,
 )
+from vrs_hq_ros.train.training_run import (
+    TrainingRun,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    saved_stage,
+)
 from vrs_hq_ros.train.words_batch import WordsBatches, WordsDraw, words_batch_losses, words_loader
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINTS = "checkpoints"
-STATE_FILE = "state.json"
-LOOK_MAPS_FILE = "look_maps.safetensors"
-TOWER_HEADS_FILE = "tower_heads.safetensors"
 MAX_REDRAWS = 20  # scenes tried per step when a stage needs a sentence
-
-
-@dataclass
-class TrainingRun:
-    """The model being trained, its teacher tokens, and where the run stands."""
-
-    model: VRSHQ
-    looks: LookPrompts
-    step: int = 0
-    look_maps: LookMaps = field(default_factory=LookMaps.seeded)
-    tower_heads: TowerLookHeads | None = None  # only in runs with a ``tower`` stage
 
 
 def build_model(config: RunConfig, tokenizer=None) -> tuple[VRSHQ, LookPrompts]:
@@ -292,7 +280,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     optimizer, stage_index = None, -1
     latest = latest_checkpoint(run_dir)
     if latest is not None:
-        run.step = _load_checkpoint(run, latest)
+        run.step = load_checkpoint(run, latest)
         log(f"resuming from {latest} (step {run.step})")
     for part in (run.model, run.looks, run.look_maps, run.tower_heads):
         if part is not None:
@@ -314,7 +302,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
                 reset_memory_path(run.model.sam2)
                 log("stage starts with SAM2's memory encoder and attention re-initialised")
             optimizer = torch.optim.AdamW(_trainable(run, stage), lr=stage.lr, weight_decay=0.0)
-            if latest is not None and stage_index == -1 and _saved_stage(latest) == index:
+            if latest is not None and stage_index == -1 and saved_stage(latest) == index:
                 optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location="cpu",
                                                      weights_only=True))
             stage_index = index
@@ -360,51 +348,3 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
     bar.close()
     run.model.eval()
     return run
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """Find the newest ``checkpoints/step_<N>`` folder of a run, or ``None``."""
-    folders = sorted((run_dir / CHECKPOINTS).glob("step_*"),
-                     key=lambda p: int(p.name.split("_")[1]))
-    complete = [f for f in folders if (f / STATE_FILE).is_file()]
-    return complete[-1] if complete else None
-
-
-def save_checkpoint(run: TrainingRun, optimizer: torch.optim.Optimizer, stage_index: int,
-                    run_dir: Path, keep: int) -> Path:
-    """Write the step's checkpoint (state file last: a folder without it is incomplete)."""
-    folder = run_dir / CHECKPOINTS / f"step_{run.step}"
-    folder.mkdir(parents=True, exist_ok=True)
-    save_model(run.model, str(folder / "model.safetensors"))
-    save_model(run.looks, str(folder / "looks.safetensors"))
-    save_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
-    if run.tower_heads is not None:
-        save_model(run.tower_heads, str(folder / TOWER_HEADS_FILE))
-    torch.save(optimizer.state_dict(), folder / "optimizer.pt")
-    (folder / STATE_FILE).write_text(json.dumps({"step": run.step, "stage": stage_index,
-                                                 "torch_rng": run_rng_list()}))
-    for old in sorted((run_dir / CHECKPOINTS).glob("step_*"),
-                      key=lambda p: int(p.name.split("_")[1]))[:-keep]:
-        shutil.rmtree(old)
-    return folder
-
-
-def run_rng_list() -> list[int]:
-    """Torch's CPU RNG state as plain ints (JSON)."""
-    return torch.get_rng_state().tolist()
-
-
-def _load_checkpoint(run: TrainingRun, folder: Path) -> int:
-    load_model(run.model, str(folder / "model.safetensors"))
-    load_model(run.looks, str(folder / "looks.safetensors"))
-    if (folder / LOOK_MAPS_FILE).is_file():  # checkpoints written before it existed lack it
-        load_model(run.look_maps, str(folder / LOOK_MAPS_FILE))
-    if run.tower_heads is not None and (folder / TOWER_HEADS_FILE).is_file():
-        load_model(run.tower_heads, str(folder / TOWER_HEADS_FILE))
-    state = json.loads((folder / STATE_FILE).read_text())
-    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
-    return int(state["step"])
-
-
-def _saved_stage(folder: Path) -> int:
-    return int(json.loads((folder / STATE_FILE).read_text()).get("stage", -1))
