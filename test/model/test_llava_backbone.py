@@ -131,3 +131,39 @@ def test_image_token_norm_scales_visual_tokens_to_the_word_embeddings(tmp_path, 
     plain = LlavaBackbone.load(LlavaBackboneConfig(text_initializer_range=64 ** -0.5), tmp_path)
     plain.load_state_dict(normed.state_dict())
     assert not torch.allclose(visual_tokens(plain.eval()), tokens)
+
+
+@torch.no_grad()
+def test_frame_times_tell_each_token_its_place_in_the_window(tmp_path, frames):
+    torch.manual_seed(0)
+    cfg = LlavaBackboneConfig(vision_frame_times=True)
+    timed = LlavaBackbone.build(cfg).eval()
+    torch.manual_seed(0)
+    plain = LlavaBackbone.build(LlavaBackboneConfig()).eval()
+    plain_state = {k: v for k, v in timed.state_dict().items() if not k.startswith("frame_times")}
+    plain.load_state_dict(plain_state)
+    # zero-initialised: the same answer as without the option
+    torch.testing.assert_close(timed(frames, "the red one").tak_hidden,
+                               plain(frames, "the red one").tak_hidden)
+    torch.nn.init.normal_(timed.frame_times.proj.weight, std=0.5)
+    first_last = timed.frame_times(torch.tensor([0.0, 1.0]))
+    assert (first_last[0] - first_last[1]).norm() > 0.1
+    # each frame's visual tokens carry its place: the projector's output moves by the map
+    patches = torch.randn(3, timed.tokens_per_image, timed.cfg.vision_hidden_size)
+    projector = timed.llava.model.multi_modal_projector
+    timed._set_window_times([3])
+    shifted = projector(patches)
+    expected = timed.frame_times(torch.tensor([0.0, 0.5, 1.0]))
+    plain_projector = plain.llava.model.multi_modal_projector
+    torch.testing.assert_close(shifted - plain_projector(patches), expected[:, None].expand_as(
+        shifted), atol=1e-5, rtol=1e-5)
+    timed._set_window_times([2])
+    with pytest.raises(BackboneError, match="frame times"):
+        projector(patches)  # a pass whose frame count does not match
+    # batched and single passes agree, windows of different lengths side by side
+    tokens = [timed.encode_prompt(4, "the red one", 0, 0), timed.encode_prompt(2, "a", 0, 0)]
+    pixels = [timed.preprocess_frames(frames), timed.preprocess_frames(frames[:2])]
+    batched = timed.forward_tokens_batch(pixels, tokens)
+    for p, t, out in zip(pixels, tokens, batched, strict=True):
+        torch.testing.assert_close(out.tak_hidden, timed.forward_tokens(p, t).tak_hidden,
+                                   atol=1e-5, rtol=1e-5)

@@ -27,12 +27,15 @@ class BackboneOutput:
     """Hidden states read at the [SEG]/[TAK] positions of the last layer.
 
     ``seg_hidden`` [T', D], ``tak_hidden`` [D]; ``lm_loss`` is the teacher-forced text
-    cross-entropy over the answer tokens (a scalar) when it was asked for, else ``None``.
+    cross-entropy over the answer tokens (a scalar) when it was asked for, else ``None``;
+    ``tak_attention`` [layers, heads, L]: the attention row of the [TAK] read position in the
+    layers a training pass asked for, else ``None``.
     """
 
     seg_hidden: torch.Tensor
     tak_hidden: torch.Tensor
     lm_loss: Optional[torch.Tensor] = None
+    tak_attention: Optional[torch.Tensor] = None
 
 
 class ReasoningBackbone(nn.Module, abc.ABC):

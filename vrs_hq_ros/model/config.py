@@ -174,6 +174,11 @@ class LlavaBackboneConfig:
     # ~370x the norm of its word embeddings. Measured: this alone did not make its [TAK] state
     # depend on the frames again (docs/TRAINING.md, "Batched words on a lent GPU").
     image_token_norm: bool = False
+    # Add to each frame's visual tokens a learnt embedding of where the frame sits in the
+    # window (sine-cosine features of i / (T' - 1), a zero-initialised linear map; a deviation,
+    # as video LLMs add temporal positions): otherwise a token tells its frame only through
+    # RoPE distances, which shift with T' and the sentence, and "at the start" cannot be read.
+    vision_frame_times: bool = False
 
     def __post_init__(self):
         if self.vision_image_size % self.vision_patch_size != 0:

@@ -16,6 +16,7 @@ from transformers import (
     LlavaConfig,
     LlavaForConditionalGeneration,
 )
+from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 from vrs_hq_ros.model.backbone import BackboneError, BackboneOutput, ReasoningBackbone
 from vrs_hq_ros.model.config import LlavaBackboneConfig
@@ -96,6 +97,20 @@ class LlavaBackbone(ReasoningBackbone):
             llava.model.multi_modal_projector.register_forward_hook(
                 lambda _module, _inputs, out: torch.nn.functional.layer_norm(
                     out, out.shape[-1:]) * scale)
+        self.frame_times = FrameTimes(self.hidden_size) if cfg.vision_frame_times else None
+        self._window_times: torch.Tensor | None = None  # [frames], set around each pass
+        if self.frame_times is not None:
+            llava.model.multi_modal_projector.register_forward_hook(self._add_frame_times)
+
+    def _add_frame_times(self, _module, _inputs, out: torch.Tensor) -> torch.Tensor:
+        if self._window_times is None or self._window_times.shape[0] != out.shape[0]:
+            raise BackboneError("frame times were not set for this pass")
+        return out + self.frame_times(self._window_times.to(out.device))[:, None].to(out.dtype)
+
+    def _set_window_times(self, frame_counts: list[int]) -> None:
+        """Each frame's place i / (T' - 1) in its window, prompt after prompt."""
+        self._window_times = torch.cat([torch.linspace(0, 1, n) if n > 1 else torch.zeros(1)
+                                        for n in frame_counts])
 
     @classmethod
     def build(cls, cfg: LlavaBackboneConfig, tokenizer=None) -> LlavaBackbone:
@@ -174,6 +189,7 @@ class LlavaBackbone(ReasoningBackbone):
         param = next(self.llava.parameters())
         input_ids = tokens.input_ids[None].to(param.device)
         labels = tokens.labels[None].to(param.device) if with_lm_loss else None
+        self._set_window_times([pixel_values.shape[0]])
         out = self.llava(input_ids=input_ids, pixel_values=pixel_values.to(param.device,
                                                                            param.dtype),
                          labels=labels, output_hidden_states=True, use_cache=False,
@@ -185,11 +201,14 @@ class LlavaBackbone(ReasoningBackbone):
                               lm_loss=out.loss if with_lm_loss else None)
 
     def forward_tokens_batch(self, pixel_values: list[torch.Tensor],
-                             tokens: list[PromptTokens]) -> list[BackboneOutput]:
+                             tokens: list[PromptTokens],
+                             attention_layers: tuple[int, ...] = ()) -> list[BackboneOutput]:
         """Teacher-forced pass over several prompts at once (training; no text loss).
 
         Prompts are right-padded into one batch and their frames concatenated in order, so each
         row's <image> positions take its own frames; row i equals ``forward_tokens`` on it.
+        ``attention_layers``: LLM layers whose attention rows at the [TAK] read position are
+        returned (``tak_attention``, differentiable).
         """
         if len(pixel_values) != len(tokens) or not tokens:
             raise BackboneError("one pixel tensor per prompt, at least one prompt")
@@ -202,10 +221,77 @@ class LlavaBackbone(ReasoningBackbone):
             input_ids[row, :len(t.input_ids)] = t.input_ids
             attention[row, :len(t.input_ids)] = 1
         pixels = torch.cat(pixel_values).to(param.device, param.dtype)
-        out = self.llava(input_ids=input_ids.to(param.device), pixel_values=pixels,
-                         attention_mask=attention.to(param.device),
-                         output_hidden_states=True, use_cache=False, return_dict=True)
+        self._set_window_times([p.shape[0] for p in pixel_values])
+        layers = self.llava.model.language_model.layers
+        with _LayerInputs([layers[i].self_attn for i in attention_layers]) as inputs:
+            out = self.llava(input_ids=input_ids.to(param.device), pixel_values=pixels,
+                             attention_mask=attention.to(param.device),
+                             output_hidden_states=True, use_cache=False, return_dict=True)
+        reads = [t.tak_hidden_position for t in tokens]
+        rows = [_query_row(layers[i].self_attn, *inputs.captured[n], reads)
+                for n, i in enumerate(attention_layers)]
         last = out.hidden_states[-1]  # [B, L, D]
         return [BackboneOutput(seg_hidden=last[row, t.seg_hidden_positions.to(param.device)],
-                               tak_hidden=last[row, t.tak_hidden_position])
+                               tak_hidden=last[row, t.tak_hidden_position],
+                               tak_attention=torch.stack([r[row] for r in rows])[
+                                   ..., :len(t.input_ids)] if rows else None)
                 for row, t in enumerate(tokens)]
+
+
+class FrameTimes(torch.nn.Module):
+    """Place of a frame in its window, t in [0, 1] -> [D]: sine-cosine features, a linear map.
+
+    The map starts at zero, so a model given it starts out answering as without it.
+    """
+
+    def __init__(self, hidden_size: int, frequencies: int = 8):
+        super().__init__()
+        self.register_buffer("omega", torch.pi * 2.0 ** torch.arange(frequencies) / 2,
+                             persistent=False)
+        self.proj = torch.nn.Linear(2 * frequencies, hidden_size)
+        torch.nn.init.zeros_(self.proj.weight)
+        torch.nn.init.zeros_(self.proj.bias)
+
+    def forward(self, times: torch.Tensor) -> torch.Tensor:
+        """[frames] in [0, 1] -> [frames, D]."""
+        angles = times.float()[:, None] * self.omega[None]
+        return self.proj(torch.cat([angles.sin(), angles.cos()], dim=1))
+
+
+class _LayerInputs:
+    """Keep the hidden states and rotary embeddings each given attention module receives."""
+
+    def __init__(self, modules: list[torch.nn.Module]):
+        self.modules, self.captured, self.handles = modules, [None] * len(modules), []
+
+    def __enter__(self) -> _LayerInputs:
+        for n, module in enumerate(self.modules):
+            def keep(_module, args, kwargs, n=n):
+                hidden = kwargs.get("hidden_states", args[0] if args else None)
+                self.captured[n] = (hidden, kwargs["position_embeddings"])
+            self.handles.append(module.register_forward_pre_hook(keep, with_kwargs=True))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _query_row(attn: torch.nn.Module, hidden: torch.Tensor, rotary: tuple[torch.Tensor, ...],
+               reads: list[int]) -> torch.Tensor:
+    """Attention weights [B, heads, L] of each row's query at ``reads[row]`` in LLaMA ``attn``.
+
+    The same weights eager attention gives at that position (causal; right padding lies after
+    every read position), computed for one query instead of L.
+    """
+    batch, length, _ = hidden.shape
+    shape = (batch, length, -1, attn.head_dim)
+    query = attn.q_proj(hidden).view(shape).transpose(1, 2)
+    key = attn.k_proj(hidden).view(shape).transpose(1, 2)
+    query, key = apply_rotary_pos_emb(query, key, *rotary)
+    key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
+    index = torch.tensor(reads, device=query.device)
+    picked = query[torch.arange(batch), :, index]  # [B, heads, head_dim]
+    logits = torch.einsum("bhd,bhld->bhl", picked, key) * attn.scaling
+    future = torch.arange(length, device=query.device)[None, None] > index[:, None, None]
+    return torch.softmax(logits.masked_fill(future, float("-inf")), dim=-1)

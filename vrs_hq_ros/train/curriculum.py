@@ -81,12 +81,13 @@ class StepLosses:
     distill: torch.Tensor
     contrast: torch.Tensor
     look_map: torch.Tensor | None = None  # dense look supervision (``segment``, ``tower``)
+    attend: torch.Tensor | None = None  # where [TAK] looks (batched ``words``)
 
     def as_floats(self) -> dict[str, float]:
-        """Detached values for logs (``look_map`` 0 when off)."""
+        """Detached values for logs (``look_map`` and ``attend`` 0 when off)."""
         return {k: float(getattr(self, k).detach()) if getattr(self, k) is not None else 0.0
                 for k in ("total", "ce", "mask", "candidates", "presence", "distill",
-                          "contrast", "look_map")}
+                          "contrast", "look_map", "attend")}
 
 
 def pixel_contrast(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

@@ -77,7 +77,10 @@ class StageConfig:
     patch token classifying the look of the object under it and regressing its place and
     motion (``tower_looks``), on three frames of each of ``scenes_per_step`` scenes.
     ``train_tower`` (``words``, ``language``, ``joint``): off, the vision tower stays as a
-    ``tower`` stage left it.
+    ``tower`` stage left it. ``attend_weight`` (batched ``words``): weight of a term that
+    teaches the first ``attend_heads`` heads of the LLM layers ``attend_layers`` to attend, from
+    the [TAK] read position, to the target's visual tokens (docs/TRAINING.md, "Teaching [TAK]
+    where to look").
     """
 
     name: str
@@ -106,6 +109,9 @@ class StageConfig:
     train_sam2: bool = True
     naming_share: float = 0.0
     train_tower: bool = True
+    attend_weight: float = 0.0
+    attend_layers: tuple[int, ...] = (1, 2)
+    attend_heads: int = 2
 
     def lr_at(self, step_in_stage: int) -> float:
         """Learning rate of the stage's ``step_in_stage``-th step (0-based).
@@ -180,6 +186,14 @@ class StageConfig:
                 raise RunConfigError(f"stage {self.name}: {share} must be in [0, 1]")
         if not 0 < self.final_lr_fraction <= 1:
             raise RunConfigError(f"stage {self.name}: final_lr_fraction must be in (0, 1]")
+        if self.attend_weight < 0 or (self.attend_weight > 0 and not (
+                self.name == "words" and self.scenes_per_step > 1)):
+            raise RunConfigError(f"stage {self.name}: attend_weight must be >= 0, and above 0 "
+                                 "only for words with scenes_per_step > 1")
+        if self.attend_heads < 1 or not self.attend_layers or min(self.attend_layers) < 0:
+            raise RunConfigError(f"stage {self.name}: attend_heads >= 1 and a non-empty list "
+                                 "of attend_layers >= 0 required")
+        object.__setattr__(self, "attend_layers", tuple(self.attend_layers))
 
 
 @dataclass(frozen=True)
@@ -216,6 +230,7 @@ class ModelSizes:
     vision_frame_pairs: bool = False
     vision_sincos_positions: bool = False
     image_token_norm: bool = False  # LlavaBackboneConfig.image_token_norm (a deviation)
+    vision_frame_times: bool = False  # LlavaBackboneConfig.vision_frame_times (a deviation)
     # False: SAM2's memory attention reads only spatial memories (SAM2Config)
     sam2_object_pointers: bool = True
 
@@ -235,7 +250,8 @@ class ModelSizes:
             text_initializer_range=self.text_hidden_size ** -0.5,
             vision_frame_pairs=self.vision_frame_pairs,
             vision_sincos_positions=self.vision_sincos_positions,
-            image_token_norm=self.image_token_norm)
+            image_token_norm=self.image_token_norm,
+            vision_frame_times=self.vision_frame_times)
         return config
 
 

@@ -52,7 +52,13 @@ from vrs_hq_ros.train.training_run import (
     save_checkpoint,
     saved_stage,
 )
-from vrs_hq_ros.train.words_batch import WordsBatches, WordsDraw, words_batch_losses, words_loader
+from vrs_hq_ros.train.words_batch import (
+    AttendSupervision,
+    WordsBatches,
+    WordsDraw,
+    words_batch_losses,
+    words_loader,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +181,17 @@ def _words_batches(run: TrainingRun, config: RunConfig, stage: StageConfig, firs
     return iter(words_loader(batches, range(first_step, last_step), config.data_workers))
 
 
+def _check_attend(config: RunConfig, model: VRSHQ) -> None:
+    """Fail early when a stage asks [TAK] attention of layers or heads the LLM lacks."""
+    text = model.backbone.llava.config.text_config
+    for stage in config.stages:
+        if stage.attend_weight > 0 and (max(stage.attend_layers) >= text.num_hidden_layers or
+                                        stage.attend_heads > text.num_attention_heads):
+            raise ValueError(f"stage {stage.name}: attend_layers {list(stage.attend_layers)} / "
+                             f"attend_heads {stage.attend_heads} exceed the LLM's "
+                             f"{text.num_hidden_layers} layers / {text.num_attention_heads} heads")
+
+
 def _tower_step(run: TrainingRun, config: RunConfig, stage: StageConfig, seed: int):
     """``tower``: dense look and motion labels on ``TOWER_FRAMES`` frames of each scene."""
     count = stage.scenes_per_step
@@ -277,6 +294,7 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
                              f"not {type(model.backbone).__name__}")
         run.tower_heads = TowerLookHeads.seeded(
             model.backbone.llava.config.vision_config.hidden_size)
+    _check_attend(config, model)
     optimizer, stage_index = None, -1
     latest = latest_checkpoint(run_dir)
     if latest is not None:
@@ -317,8 +335,10 @@ def train(config: RunConfig, run_dir: str | Path, log: Callable[[str], None] = l
         run.model.clip.eval()
         optimizer.zero_grad(set_to_none=True)
         if batches is not None:
+            attend = AttendSupervision(stage.attend_weight, stage.attend_layers,
+                                       stage.attend_heads) if stage.attend_weight > 0 else None
             losses = words_batch_losses(run.model, run.looks, next(batches),
-                                        stage.distill_weight, stage.contrast_weight)
+                                        stage.distill_weight, stage.contrast_weight, attend)
         else:
             losses = _step_losses(run, config, stage,
                                   TRAIN_SEEDS + config.seed * 100_000 + run.step)

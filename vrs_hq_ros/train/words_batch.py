@@ -31,6 +31,7 @@ from vrs_hq_ros.train.synthetic_expressions import (
     scene_expressions,
 )
 from vrs_hq_ros.train.synthetic_scenes import COLOURS, SHAPES, SIZES, TEXTURES
+from vrs_hq_ros.train.tower_looks import patch_attribute_labels
 
 # Sentences that name nothing, for one-object scenes: only the frames tell the answer's look.
 NAMING_SENTENCES = ("the object", "the shape", "the thing in the video")
@@ -47,7 +48,8 @@ class WordsSample:
 
     ``looks`` [K, 4] holds each object's attribute indices (``LookPrompts.indices``);
     ``named`` the attributes the teacher token sums (all four unless the stage asks for the
-    ones the sentence names).
+    ones the sentence names); ``target_tokens`` the prompt positions of the visual tokens whose
+    patch the target owns (``tower_looks.OWNED``), for ``attend_weight``.
     """
 
     pixels: torch.Tensor
@@ -57,6 +59,7 @@ class WordsSample:
     named: tuple[str, ...]
     reasoning: bool
     rule: str = ""
+    target_tokens: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,21 @@ def pick_expressions(expressions: list[SceneExpression], rng: np.random.Generato
     return chosen
 
 
+def target_token_positions(backbone: LlavaBackbone, scene, indices: list[int],
+                           tokens: PromptTokens, index: int) -> torch.Tensor:
+    """Prompt positions of the visual tokens whose patch object ``index`` owns, frame by frame.
+
+    LLaVA drops CLS, so each frame's span holds its patches in raster order.
+    """
+    grid = backbone.cfg.vision_image_size // backbone.cfg.vision_patch_size
+    if grid * grid != backbone.tokens_per_image:
+        raise ValueError(f"{backbone.tokens_per_image} tokens a frame is not a {grid}x{grid} grid")
+    owner = patch_attribute_labels(scene, indices, grid)["owner"].reshape(len(indices), -1)
+    positions = [start + np.flatnonzero(frame_owner == index + 1)
+                 for (start, _), frame_owner in zip(tokens.image_token_spans, owner, strict=True)]
+    return torch.from_numpy(np.concatenate(positions)).long()
+
+
 def draw_words_samples(backbone: LlavaBackbone, draw: WordsDraw, scene_seeds: list[int],
                        draw_scene) -> list[WordsSample]:
     """Draw one step's samples; ``draw_scene(seed, num_objects=None) -> (scene, rng)``."""
@@ -95,6 +113,7 @@ def draw_words_samples(backbone: LlavaBackbone, draw: WordsDraw, scene_seeds: li
         naming = draw.naming_share > 0 and \
             np.random.default_rng(seed + 11).random() < draw.naming_share
         scene, rng = draw_scene(seed, num_objects=1 if naming else None)
+        objects = {}  # sentence target -> object index
         if naming:  # the one object's full look, contrasted with every look there is
             rows = LookPrompts.indices(scene.objects[0])
             target = int(torch.nonzero((ALL_LOOKS == torch.tensor(rows)).all(1))[0])
@@ -102,6 +121,7 @@ def draw_words_samples(backbone: LlavaBackbone, draw: WordsDraw, scene_seeds: li
                 SceneExpression(NAMING_SENTENCES[int(rng.integers(len(NAMING_SENTENCES)))],
                                 target, REFERRING, "naming")
                 for _ in range(draw.sentences_per_scene)]
+            objects[target] = 0
         else:
             looks = torch.tensor([LookPrompts.indices(o) for o in scene.objects])
             chosen = pick_expressions(scene_expressions(scene, rng), rng,
@@ -124,7 +144,9 @@ def draw_words_samples(backbone: LlavaBackbone, draw: WordsDraw, scene_seeds: li
             samples.append(WordsSample(
                 backbone.preprocess_frames([scene.frames[i] for i in indices]), tokens, looks,
                 expression.target, expression.named if draw.named_teacher else (), reasoning,
-                expression.rule))
+                expression.rule, target_token_positions(
+                    backbone, scene, indices, tokens,
+                    objects.get(expression.target, expression.target))))
     return samples
 
 
@@ -157,18 +179,53 @@ def words_loader(batches: WordsBatches, steps: range, workers: int) -> DataLoade
                       persistent_workers=False)
 
 
-def fused_tokens(model: VRSHQ, samples: list[WordsSample]) -> list[torch.Tensor]:
-    """TAK' [256] of every sample, from one batched MLLM pass."""
+@dataclass(frozen=True)
+class AttendSupervision:
+    """Where [TAK] is taught to look (``StageConfig.attend_*``): weight, layers, first heads."""
+
+    weight: float
+    layers: tuple[int, ...]
+    heads: int
+
+
+def fused_tokens(model: VRSHQ, samples: list[WordsSample],
+                 attention_layers: tuple[int, ...] = ()
+                 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+    """TAK' [256] of every sample, and its [TAK] attention rows, from one batched MLLM pass."""
     outputs = model.backbone.forward_tokens_batch([s.pixels for s in samples],
-                                                  [s.tokens for s in samples])
-    return [model.fuse(*model.project(out)).tak_fused for out in outputs]
+                                                  [s.tokens for s in samples], attention_layers)
+    return ([model.fuse(*model.project(out)).tak_fused for out in outputs],
+            [out.tak_attention for out in outputs])
+
+
+def attend_loss(attention: torch.Tensor, target_tokens: torch.Tensor, heads: int
+                ) -> torch.Tensor | None:
+    """-log of the attention mass the first ``heads`` heads put on the target's tokens.
+
+    ``attention`` [layers, heads, L]; averaged over layers. ``None`` when the target owns no
+    token in the frames read (hidden or out of view throughout).
+    """
+    if target_tokens is None or len(target_tokens) == 0:
+        return None
+    mass = attention[:, :heads][..., target_tokens.to(attention.device)].sum(-1)
+    return -torch.log(mass.clamp_min(1e-6)).mean()
 
 
 def words_batch_losses(model: VRSHQ, looks: LookPrompts, samples: list[WordsSample],
-                       distill_weight: float, contrast_weight: float) -> StepLosses:
-    """Mean distillation and token-contrast terms of TAK' over the batch (no SAM2)."""
-    distill, contrast = [], []
-    for sample, token in zip(samples, fused_tokens(model, samples), strict=True):
+                       distill_weight: float, contrast_weight: float,
+                       attend: AttendSupervision | None = None) -> StepLosses:
+    """Mean distillation and token-contrast terms of TAK' over the batch (no SAM2).
+
+    ``attend``: adds the mean ``attend_loss`` (docs/TRAINING.md, "Teaching [TAK] where to
+    look"), logged as ``attend``.
+    """
+    distill, contrast, looked = [], [], []
+    tokens, attentions = fused_tokens(model, samples, attend.layers if attend else ())
+    for sample, token, attention in zip(samples, tokens, attentions, strict=True):
+        if attend is not None:
+            term = attend_loss(attention, sample.target_tokens, attend.heads)
+            if term is not None:
+                looked.append(term)
         every_look = looks.of_indices(sample.looks.to(token.device), sample.named).detach()
         teacher = every_look[sample.target]
         distill.append((token - teacher).pow(2).sum() / teacher.pow(2).sum())
@@ -176,7 +233,9 @@ def words_batch_losses(model: VRSHQ, looks: LookPrompts, samples: list[WordsSamp
     distill_t = distill_weight * torch.stack(distill).mean()
     contrast_t = contrast_weight * torch.stack(contrast).mean()
     zero = distill_t.new_zeros(())
-    return StepLosses(distill_t + contrast_t, zero, zero, zero, zero, distill_t, contrast_t)
+    attend_t = attend.weight * torch.stack(looked).mean() if looked else zero
+    return StepLosses(distill_t + contrast_t + attend_t, zero, zero, zero, zero, distill_t,
+                      contrast_t, attend=attend_t)
 
 
 @torch.no_grad()
@@ -189,7 +248,7 @@ def look_accuracy(model: VRSHQ, looks: LookPrompts, samples: list[WordsSample],
     hits: dict[str, list[bool]] = {}
     for start in range(0, len(samples), batch):
         chunk = samples[start:start + batch]
-        for sample, token in zip(chunk, fused_tokens(model, chunk), strict=True):
+        for sample, token in zip(chunk, fused_tokens(model, chunk)[0], strict=True):
             every_look = looks.of_indices(sample.looks.to(token.device))
             cosine = torch.nn.functional.cosine_similarity(token[None], every_look, dim=-1)
             hit = int(torch.argmax(cosine)) == sample.target
