@@ -10,7 +10,7 @@ training (``--train-scenes`` scenes, every sentence once).
 
 Usage: python benchmarks/select_probe_tower.py runs/attend_f/run_config.json \
            runs/attend_f/checkpoints/step_4540 --out runs/probe_tower --attend 1 \
-           [--pool-objects | --clusters 8]
+           [--pool-objects | --clusters 8 | --group-by-looks]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from safetensors.torch import load_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from select_probe import Sample, SelectProbe, Vocabulary, fit, look_vector  # noqa: E402
@@ -34,20 +35,32 @@ from vrs_hq_ros.model.chatunivi_clustering import dpc_knn, merge_clusters  # noq
 from vrs_hq_ros.train.datasets import segment_indices  # noqa: E402
 from vrs_hq_ros.train.run_config import TRAIN_SEEDS, VAL_SEEDS, RunConfig  # noqa: E402
 from vrs_hq_ros.train.synthetic_expressions import scene_expressions  # noqa: E402
-from vrs_hq_ros.train.tower_looks import patch_attribute_labels, tower_patch_features  # noqa: E402
+from vrs_hq_ros.train.tower_looks import (  # noqa: E402
+    TowerLookHeads,
+    patch_attribute_labels,
+    tower_patch_features,
+)
 from vrs_hq_ros.train.trainer import build_model, draw_scene  # noqa: E402
-from vrs_hq_ros.train.training_run import TrainingRun, load_checkpoint  # noqa: E402
+from vrs_hq_ros.train.training_run import (  # noqa: E402
+    TOWER_HEADS_FILE,
+    TrainingRun,
+    load_checkpoint,
+)
 
 
 @torch.no_grad()
 def encode_scene(backbone, config: RunConfig, seed: int, vocab: Vocabulary,
-                 pool_objects: bool = False, clusters: int = 0) -> list[Sample]:
+                 pool_objects: bool = False, clusters: int = 0,
+                 heads: TowerLookHeads | None = None) -> list[Sample]:
     """Every sentence of scene ``seed`` over its own T' frames, as tower tokens.
 
     ``pool_objects``: one token per object and frame, the mean of the patches it owns
     (background dropped), as a perfect merging of patches into objects would give.
     ``clusters``: each frame's patches merged into that many DPC-KNN clusters (Chat-UniVi's
     merge, one step); a cluster belongs to the owner of most of its patches.
+    ``heads``: the tower's own look heads group each frame's patches: those it calls an
+    object, by predicted colour, size and texture (shape, read at ~0.45, is left out); one
+    token per group, owned by the owner of most of its patches. No ground truth is used.
     """
     scene, rng = draw_scene(config, seed)
     grid = backbone.cfg.vision_image_size // backbone.cfg.vision_patch_size
@@ -64,6 +77,11 @@ def encode_scene(backbone, config: RunConfig, seed: int, vocab: Vocabulary,
             tokens, owner = _pooled(tokens, owner, len(idx))
         elif clusters:
             tokens, owner = _clustered(tokens, owner, len(idx), clusters)
+        elif heads is not None:
+            logits = heads.logits(features.flatten(0, 1))
+            key = torch.stack([logits[name].argmax(-1) for name in ("colour", "size", "texture")],
+                              -1).numpy()
+            tokens, owner = _grouped(tokens, owner, len(idx), key)
         out.append(Sample(tokens, owner, vocab.encode(e.sentence), looks, e.target, e.rule))
     return out
 
@@ -97,6 +115,24 @@ def _clustered(tokens: np.ndarray, owner: np.ndarray, frames: int, clusters: int
     return merged.numpy().astype(np.float32), np.array(owners)
 
 
+def _grouped(tokens: np.ndarray, owner: np.ndarray, frames: int, key: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean token of the patches sharing a predicted look, frame by frame; ``key`` [L, 3]
+    holds predicted classes, colour first (0: background, dropped)."""
+    rows, owners = [], []
+    per_frame = len(owner) // frames
+    for f in range(frames):
+        span = slice(f * per_frame, (f + 1) * per_frame)
+        frame_key, frame_owner = key[span], owner[span]
+        for look in np.unique(frame_key[frame_key[:, 0] > 0], axis=0):
+            members = (frame_key == look).all(1)
+            rows.append(tokens[span][members].mean(0))
+            owners.append(np.bincount(frame_owner[members] + 1, minlength=6).argmax() - 1)
+    if not rows:
+        return tokens[:1], np.array([-1])
+    return np.stack(rows).astype(np.float32), np.array(owners)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
@@ -111,20 +147,26 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--pool-objects", action="store_true")
     parser.add_argument("--clusters", type=int, default=0, help="DPC-KNN clusters a frame")
+    parser.add_argument("--group-by-looks", action="store_true",
+                        help="group patches by the tower heads' predicted looks")
     args = parser.parse_args()
     torch.manual_seed(0)
     config = RunConfig.from_dict(json.loads(args.config.read_text()))
     model, looks = build_model(config)
     load_checkpoint(TrainingRun(model, looks), args.checkpoint)
     backbone = model.backbone.eval()
+    heads = None
+    if args.group_by_looks:
+        heads = TowerLookHeads.seeded(backbone.llava.config.vision_config.hidden_size)
+        load_model(heads, str(args.checkpoint / TOWER_HEADS_FILE))
     vocab = Vocabulary()
     start = time.time()
     train = [encode_scene(backbone, config, TRAIN_SEEDS + k, vocab, args.pool_objects,
-                          args.clusters)
+                          args.clusters, heads)
              for k in range(args.train_scenes)]
     val = [s for k in range(args.val_scenes)
            for s in encode_scene(backbone, config, VAL_SEEDS + k, vocab, args.pool_objects,
-                                 args.clusters)]
+                                 args.clusters, heads)]
     print(f"encoded {sum(map(len, train))} train / {len(val)} val sentences in "
           f"{time.time() - start:.0f} s", flush=True)
     probe = SelectProbe(train[0][0].tokens.shape[1], len(vocab))

@@ -38,3 +38,15 @@ def test_clusters_belong_to_the_owner_of_most_of_their_patches():
     assert merged.shape == (8, 5) and owners.shape == (8,)
     assert 0 in owners[:4] and 0 in owners[4:]  # object 0 stands out in both frames
     assert set(owners.tolist()) <= {-1, 0, 1}
+
+
+def test_grouping_by_predicted_looks_merges_patches_of_one_look_and_drops_background():
+    tokens, owner = _frames()
+    key = np.zeros((18, 3), int)
+    key[[1, 2, 13, 14, 16]] = (3, 1, 1)  # object 0's patches: one predicted look
+    key[6] = (5, 2, 1)  # object 1's
+    key[3] = (3, 1, 1)  # a background patch the heads mistake for object 0
+    grouped, owners = tower_probe._grouped(tokens, owner, 2, key)
+    assert owners.tolist() == [0, 1, 0]
+    np.testing.assert_allclose(grouped[0], tokens[[1, 2, 3]].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(grouped[1], tokens[6], rtol=1e-6)
