@@ -266,6 +266,15 @@ def evaluate(model: SelectProbe, samples: list[Sample]) -> dict[str, dict[str, f
             for r in sorted(hits)}
 
 
+def probe_losses(model: SelectProbe, batch: list[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy over the scene's looks, and -log of the supervised heads' mass on the
+    target's tokens (averaged over samples, layers and heads)."""
+    scores, attn, target_tokens = model(batch)
+    answer = F.cross_entropy(scores, torch.tensor([s.target for s in batch]))
+    mass = (attn * target_tokens[:, None, None]).sum(-1)
+    return answer, -torch.log(mass.clamp_min(1e-6)).mean()
+
+
 def fit(model: torch.nn.Module, val: list[Sample], next_batch: Callable[[], list[Sample]],
         steps: int, lr: float, attend_weight: float, eval_every: int, out: Path) -> None:
     """Train on ``next_batch()`` batches (answer + ``attend_weight`` x attention term) and
@@ -277,11 +286,7 @@ def fit(model: torch.nn.Module, val: list[Sample], next_batch: Callable[[], list
         for step in range(1, steps + 1):
             for group in optim.param_groups:
                 group["lr"] = lr * min(1.0, step / 100)
-            batch = next_batch()
-            scores, attn, target_tokens = model(batch)
-            answer = F.cross_entropy(scores, torch.tensor([s.target for s in batch]))
-            mass = (attn * target_tokens[:, None, None]).sum(-1)
-            attend = -torch.log(mass.clamp_min(1e-6)).mean()
+            answer, attend = probe_losses(model, next_batch())
             optim.zero_grad()
             (answer + attend_weight * attend).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

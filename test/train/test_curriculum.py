@@ -385,27 +385,3 @@ def test_track_frames_sets_how_far_each_object_is_tracked(tiny_run_config):
     with pytest.raises(RunConfigError, match="track_frames"):
         StageConfig("track", 1, 1e-4, track_frames=1)
 
-
-@pytest.mark.parametrize("name", ["train_tiny.yaml", "experiments/conv_partial_looks.yaml"])
-def test_the_repositorys_run_configs_parse(name):
-    from pathlib import Path
-
-    from vrs_hq_ros.train.run_config import RunConfig
-
-    config = RunConfig.from_yaml(Path(__file__).parents[2] / "config" / name)
-    assert config.total_steps == sum(stage.steps for stage in config.stages) > 10_000
-
-
-def test_every_experiment_config_parses():
-    from pathlib import Path
-
-    from vrs_hq_ros.train.run_config import RunConfig
-
-    folder = Path(__file__).parents[2] / "config" / "experiments"
-    names = sorted(folder.glob("*.yaml"))
-    assert any(p.name == "tower_attend.yaml" for p in names)
-    for path in names:
-        config = RunConfig.from_yaml(path)
-        assert config.stages and config.total_steps > 0, path.name
-    attend = RunConfig.from_yaml(folder / "tower_attend.yaml")
-    assert attend.model.vision_frame_times and attend.stages[-1].attend_weight > 0
